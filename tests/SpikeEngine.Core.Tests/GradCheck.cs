@@ -23,6 +23,11 @@ public static class GradCheck
     )
     {
         using var scope = TensorScope.Begin();
+        foreach (var t in inputs)
+        {
+            t.Grad?.Dispose();
+            t.Grad = null;
+        }
         var x64 = inputs.Select(t => t.ToArray().Select(v => (double)v).ToArray()).ToArray();
         var y = op(inputs);
         var yRef = reference(x64);
