@@ -1,0 +1,121 @@
+using System.Runtime.InteropServices;
+using SkiaSharp;
+
+namespace SpikeEngine.Data;
+
+/// <summary>
+/// Decodes JPEG / PNG (and the other formats Skia reads) with SkiaSharp, crops and resamples to a
+/// fixed size, and writes planar RGB floats in [0, 1]. Every failure is a
+/// <see cref="DataFormatException"/> naming the image.
+/// </summary>
+public static class ImageDecoder
+{
+    /// <summary>Refuse images whose header claims more pixels than this (a forged header must not allocate gigabytes).</summary>
+    public const long MaxPixels = 1L << 28;
+
+    // Linear filtering with mipmaps: bilinear when enlarging, antialiased when shrinking.
+    private static readonly SKSamplingOptions s_sampling = new(SKFilterMode.Linear, SKMipmapMode.Linear);
+
+    /// <summary>
+    /// Decodes <paramref name="encoded"/>, takes the rectangle <paramref name="geometry"/> chooses
+    /// and resamples it into <paramref name="destination"/> as (3, OutputHeight, OutputWidth).
+    /// </summary>
+    public static void DecodeInto(
+        ReadOnlySpan<byte> encoded,
+        string name,
+        IImageGeometry geometry,
+        ref SampleRandom random,
+        Span<float> destination
+    )
+    {
+        ArgumentNullException.ThrowIfNull(geometry);
+        int outW = geometry.OutputWidth;
+        int outH = geometry.OutputHeight;
+        if (destination.Length < 3 * outW * outH)
+            throw new ArgumentException($"destination holds {destination.Length} floats, need {3 * outW * outH}", nameof(destination));
+
+        using SKBitmap full = Decode(encoded, name);
+        CropRect rect = geometry.ChooseSource(full.Width, full.Height, ref random);
+        if (rect.Width <= 0 || rect.Height <= 0 || rect.X < 0 || rect.Y < 0 || rect.X + rect.Width > full.Width || rect.Y + rect.Height > full.Height)
+            throw new InvalidOperationException($"{geometry.GetType().Name} chose {rect} outside a {full.Width}x{full.Height} image");
+
+        if (rect.X == 0 && rect.Y == 0 && rect.Width == outW && rect.Height == outH)
+        {
+            ToPlanarRgb(full, destination);
+            return;
+        }
+        using var subset = new SKBitmap();
+        if (!full.ExtractSubset(subset, new SKRectI(rect.X, rect.Y, rect.X + rect.Width, rect.Y + rect.Height)))
+            throw new InvalidOperationException($"could not take {rect} from a {full.Width}x{full.Height} image");
+        using var scaled = new SKBitmap(new SKImageInfo(outW, outH, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        if (!subset.ScalePixels(scaled, s_sampling))
+            throw new DataFormatException(name, "image data", $"could not resample {rect} to {outW}x{outH}");
+        ToPlanarRgb(scaled, destination);
+    }
+
+    /// <summary>Decodes to an RGBA8888 (unpremultiplied) bitmap; the caller disposes it.</summary>
+    public static SKBitmap Decode(ReadOnlySpan<byte> encoded, string name)
+    {
+        if (encoded.IsEmpty)
+            throw new DataFormatException(name, "offset 0", "file is empty; expected a JPEG or PNG image");
+        using SKData data = SKData.CreateCopy(encoded);
+        using SKCodec? codec = SKCodec.Create(data);
+        if (codec is null)
+            throw new DataFormatException(
+                name,
+                "header",
+                $"not a decodable image (first bytes {Convert.ToHexString(encoded[..Math.Min(8, encoded.Length)])}); expected JPEG or PNG"
+            );
+        SKImageInfo info = codec.Info;
+        if (info.Width <= 0 || info.Height <= 0 || (long)info.Width * info.Height > MaxPixels)
+            throw new DataFormatException(name, "header", $"image size {info.Width}x{info.Height} is empty or larger than {MaxPixels} pixels");
+        var target = new SKImageInfo(info.Width, info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var bitmap = new SKBitmap();
+        try
+        {
+            if (!bitmap.TryAllocPixels(target))
+                throw new DataFormatException(name, "header", $"cannot allocate a {info.Width}x{info.Height} image");
+            SKCodecResult result = codec.GetPixels(target, bitmap.GetPixels());
+            if (result != SKCodecResult.Success)
+                throw new DataFormatException(
+                    name,
+                    "image data",
+                    result == SKCodecResult.IncompleteInput
+                        ? $"image data ends early (truncated {info.Width}x{info.Height} image)"
+                        : $"decoding failed: {result}"
+                );
+            return bitmap;
+        }
+        catch
+        {
+            bitmap.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>RGBA8888 pixels to planar (3, H, W) floats in [0, 1]; alpha is dropped.</summary>
+    private static void ToPlanarRgb(SKBitmap bitmap, Span<float> destination)
+    {
+        int w = bitmap.Width;
+        int h = bitmap.Height;
+        int plane = w * h;
+        int rowBytes = bitmap.RowBytes;
+        ReadOnlySpan<byte> pixels = bitmap.GetPixelSpan();
+        Span<float> r = destination[..plane];
+        Span<float> g = destination.Slice(plane, plane);
+        Span<float> b = destination.Slice(2 * plane, plane);
+        const float scale = 1f / 255f;
+        for (int y = 0; y < h; y++)
+        {
+            ReadOnlySpan<uint> row = MemoryMarshal.Cast<byte, uint>(pixels.Slice(y * rowBytes, 4 * w));
+            int o = y * w;
+            for (int x = 0; x < w; x++)
+            {
+                uint p = row[x]; // bytes R, G, B, A in memory order (little-endian: R is the low byte)
+                r[o + x] = (p & 0xFF) * scale;
+                g[o + x] = ((p >> 8) & 0xFF) * scale;
+                b[o + x] = ((p >> 16) & 0xFF) * scale;
+            }
+        }
+    }
+}
