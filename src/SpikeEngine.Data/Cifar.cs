@@ -49,7 +49,10 @@ public static class Cifar
     }
 
     /// <summary>Parses CIFAR batches held in memory; each name is used in error messages.</summary>
-    public static ByteImageDataset Parse(IReadOnlyList<(byte[] Bytes, string Name)> batches, CifarKind kind)
+    public static ByteImageDataset Parse(
+        IReadOnlyList<(byte[] Bytes, string Name)> batches,
+        CifarKind kind
+    )
     {
         int record = RecordBytes(kind);
         int labelBytes = LabelBytes(kind);
@@ -58,7 +61,11 @@ public static class Cifar
         foreach (var (bytes, name) in batches)
         {
             if (bytes.Length == 0)
-                throw new DataFormatException(name, "offset 0", $"file is empty; expected {kind} records of {record} bytes");
+                throw new DataFormatException(
+                    name,
+                    "offset 0",
+                    $"file is empty; expected {kind} records of {record} bytes"
+                );
             if (bytes.Length % record != 0)
                 throw new DataFormatException(
                     name,
@@ -69,7 +76,10 @@ public static class Cifar
             total += bytes.Length / record;
         }
         if (total * ImageBytes > Array.MaxLength)
-            throw new ArgumentException($"{total} CIFAR records do not fit in one array", nameof(batches));
+            throw new ArgumentException(
+                $"{total} CIFAR records do not fit in one array",
+                nameof(batches)
+            );
 
         var pixels = new byte[total * ImageBytes];
         var labels = new int[total];
@@ -94,7 +104,9 @@ public static class Cifar
                         $"coarse label {bytes[offset]} is outside [0, 20)"
                     );
                 labels[n] = label;
-                bytes.AsSpan(offset + labelBytes, ImageBytes).CopyTo(pixels.AsSpan((int)(n * ImageBytes), ImageBytes));
+                bytes
+                    .AsSpan(offset + labelBytes, ImageBytes)
+                    .CopyTo(pixels.AsSpan((int)(n * ImageBytes), ImageBytes));
             }
         }
         return new ByteImageDataset(pixels, labels, Shape, classes);
@@ -108,7 +120,14 @@ public static class Cifar
     {
         string dir = Resolve(directory, "cifar-10-batches-bin", "test_batch.bin");
         string[] names = train
-            ? ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin"]
+            ?
+            [
+                "data_batch_1.bin",
+                "data_batch_2.bin",
+                "data_batch_3.bin",
+                "data_batch_4.bin",
+                "data_batch_5.bin",
+            ]
             : ["test_batch.bin"];
         return Load(RequireFiles(dir, names, "CIFAR-10"), CifarKind.Cifar10);
     }
@@ -120,14 +139,19 @@ public static class Cifar
     public static ByteImageDataset LoadCifar100(string directory, bool train)
     {
         string dir = Resolve(directory, "cifar-100-binary", "test.bin");
-        return Load(RequireFiles(dir, [train ? "train.bin" : "test.bin"], "CIFAR-100"), CifarKind.Cifar100);
+        return Load(
+            RequireFiles(dir, [train ? "train.bin" : "test.bin"], "CIFAR-100"),
+            CifarKind.Cifar100
+        );
     }
 
     private static string Resolve(string directory, string sub, string probe)
     {
         ArgumentNullException.ThrowIfNull(directory);
         string nested = Path.Combine(directory, sub);
-        return !File.Exists(Path.Combine(directory, probe)) && Directory.Exists(nested) ? nested : directory;
+        return !File.Exists(Path.Combine(directory, probe)) && Directory.Exists(nested)
+            ? nested
+            : directory;
     }
 
     private static string[] RequireFiles(string dir, string[] names, string what)

@@ -8,7 +8,12 @@ namespace SpikeEngine.Data;
 /// </summary>
 public sealed class DataFormatException : Exception
 {
-    public DataFormatException(string file, string location, string problem, Exception? inner = null)
+    public DataFormatException(
+        string file,
+        string location,
+        string problem,
+        Exception? inner = null
+    )
         : base($"{file}: {location}: {problem}", inner)
     {
         File = file;

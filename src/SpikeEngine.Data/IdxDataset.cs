@@ -14,14 +14,24 @@ public static class IdxDataset
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(numClasses, 1);
         if (numClasses > 256)
-            throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "IDX labels are bytes: at most 256 classes");
+            throw new ArgumentOutOfRangeException(
+                nameof(numClasses),
+                numClasses,
+                "IDX labels are bytes: at most 256 classes"
+            );
         IdxFile images = IdxFile.Read(imagesPath);
         IdxFile labels = IdxFile.Read(labelsPath);
         return FromArrays(images, imagesPath, labels, labelsPath, numClasses);
     }
 
     /// <summary>Builds the dataset from two parsed IDX arrays; names are used in error messages.</summary>
-    public static ByteImageDataset FromArrays(IdxFile images, string imagesName, IdxFile labels, string labelsName, int numClasses)
+    public static ByteImageDataset FromArrays(
+        IdxFile images,
+        string imagesName,
+        IdxFile labels,
+        string labelsName,
+        int numClasses
+    )
     {
         if (images.Dimensions.Count != 3)
             throw new DataFormatException(
@@ -39,7 +49,11 @@ public static class IdxDataset
         int h = images.Dimensions[1];
         int w = images.Dimensions[2];
         if (h == 0 || w == 0)
-            throw new DataFormatException(imagesName, "offset 8", $"image size is {h}x{w}; expected positive rows and columns");
+            throw new DataFormatException(
+                imagesName,
+                "offset 8",
+                $"image size is {h}x{w}; expected positive rows and columns"
+            );
         if (labels.Dimensions[0] != n)
             throw new DataFormatException(
                 labelsName,

@@ -35,7 +35,13 @@ public sealed class IdxFile
     public static IdxFile Read(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        using var stream = new FileStream(
+            path,
+            FileMode.Open,
+            FileAccess.Read,
+            FileShare.Read,
+            1 << 16
+        );
         return Read(stream, path);
     }
 
@@ -91,7 +97,11 @@ public sealed class IdxFile
             );
         int ndim = head[3];
         if (ndim == 0)
-            throw new DataFormatException(name, $"{where} 3", "IDX dimension count is 0; expected at least 1");
+            throw new DataFormatException(
+                name,
+                $"{where} 3",
+                "IDX dimension count is 0; expected at least 1"
+            );
 
         Span<byte> dimBytes = stackalloc byte[4 * 255];
         dimBytes = dimBytes[..(4 * ndim)];
@@ -133,7 +143,14 @@ public sealed class IdxFile
         return new IdxFile(dims, data);
     }
 
-    private static byte[] ReadData(Stream stream, string name, bool compressed, long count, long headerLength, int[] dims)
+    private static byte[] ReadData(
+        Stream stream,
+        string name,
+        bool compressed,
+        long count,
+        long headerLength,
+        int[] dims
+    )
     {
         // A compressed file's size is unknown until it is inflated, and a corrupt header may claim
         // gigabytes: grow the buffer as data actually arrives rather than trusting the header.
@@ -143,7 +160,12 @@ public sealed class IdxFile
         {
             if (filled == data.Length)
                 Array.Resize(ref data, (int)Math.Min(count, 2L * data.Length));
-            int n = ReadSome(stream, data.AsSpan((int)filled, (int)(data.Length - filled)), name, compressed);
+            int n = ReadSome(
+                stream,
+                data.AsSpan((int)filled, (int)(data.Length - filled)),
+                name,
+                compressed
+            );
             if (n == 0)
                 throw new DataFormatException(
                     name,
@@ -186,7 +208,12 @@ public sealed class IdxFile
         }
         catch (InvalidDataException e) when (compressed)
         {
-            throw new DataFormatException(name, "gzip stream", $"corrupt gzip data: {e.Message}", e);
+            throw new DataFormatException(
+                name,
+                "gzip stream",
+                $"corrupt gzip data: {e.Message}",
+                e
+            );
         }
     }
 }

@@ -1,7 +1,12 @@
 namespace SpikeEngine.Data;
 
 /// <summary>Paths of the four MNIST IDX files (each raw or .gz).</summary>
-public sealed record MnistFiles(string TrainImages, string TrainLabels, string TestImages, string TestLabels);
+public sealed record MnistFiles(
+    string TrainImages,
+    string TrainLabels,
+    string TestImages,
+    string TestLabels
+);
 
 /// <summary>
 /// MNIST and Fashion-MNIST (same file names and format). The files are not shipped with the
@@ -35,7 +40,10 @@ public static class Mnist
         {
             string raw = Path.Combine(directory, FileNames[i]);
             string gz = raw + ".gz";
-            found[i] = File.Exists(raw) ? raw : File.Exists(gz) ? gz : null;
+            found[i] =
+                File.Exists(raw) ? raw
+                : File.Exists(gz) ? gz
+                : null;
             if (found[i] is null)
                 missing.Add(FileNames[i]);
         }

@@ -69,7 +69,11 @@ public struct SampleRandom
     public int NextInt(int maxExclusive)
     {
         if (maxExclusive <= 0)
-            throw new ArgumentOutOfRangeException(nameof(maxExclusive), maxExclusive, "must be positive");
+            throw new ArgumentOutOfRangeException(
+                nameof(maxExclusive),
+                maxExclusive,
+                "must be positive"
+            );
         ulong range = (ulong)maxExclusive;
         ulong product = Math.BigMul(NextUInt64(), range, out ulong low);
         if (low < range)

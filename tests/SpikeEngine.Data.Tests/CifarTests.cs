@@ -38,7 +38,9 @@ public class CifarTests
     public void TruncatedFileNamesRecordAndSize()
     {
         byte[] bytes = TestFiles.Cifar(3, CifarKind.Cifar10)[..(3073 * 2 + 100)];
-        var e = Assert.Throws<DataFormatException>(() => Cifar.Parse([(bytes, "data_batch_1.bin")], CifarKind.Cifar10));
+        var e = Assert.Throws<DataFormatException>(() =>
+            Cifar.Parse([(bytes, "data_batch_1.bin")], CifarKind.Cifar10)
+        );
         Assert.Equal("data_batch_1.bin", e.File);
         Assert.Equal("offset 6146 (record 2)", e.Location);
         Assert.Contains("3073-byte", e.Message);
@@ -49,7 +51,9 @@ public class CifarTests
     {
         byte[] bytes = TestFiles.Cifar(3, CifarKind.Cifar10);
         bytes[3073] = 55;
-        var e = Assert.Throws<DataFormatException>(() => Cifar.Parse([(bytes, "f")], CifarKind.Cifar10));
+        var e = Assert.Throws<DataFormatException>(() =>
+            Cifar.Parse([(bytes, "f")], CifarKind.Cifar10)
+        );
         Assert.Equal("offset 3073 (record 1)", e.Location);
         Assert.Contains("CIFAR-100", e.Message);
     }
@@ -57,7 +61,9 @@ public class CifarTests
     [Fact]
     public void EmptyFileIsRejected()
     {
-        var e = Assert.Throws<DataFormatException>(() => Cifar.Parse([([], "empty.bin")], CifarKind.Cifar100));
+        var e = Assert.Throws<DataFormatException>(() =>
+            Cifar.Parse([([], "empty.bin")], CifarKind.Cifar100)
+        );
         Assert.Contains("empty", e.Message);
     }
 
@@ -67,9 +73,14 @@ public class CifarTests
         using var dir = new TempDir();
         string sub = Path.Combine(dir.Path, "cifar-10-batches-bin");
         Directory.CreateDirectory(sub);
-        File.WriteAllBytes(Path.Combine(sub, "test_batch.bin"), TestFiles.Cifar(4, CifarKind.Cifar10));
+        File.WriteAllBytes(
+            Path.Combine(sub, "test_batch.bin"),
+            TestFiles.Cifar(4, CifarKind.Cifar10)
+        );
         Assert.Equal(4, Cifar.LoadCifar10(dir.Path, train: false).Count);
-        var e = Assert.Throws<FileNotFoundException>(() => Cifar.LoadCifar10(dir.Path, train: true));
+        var e = Assert.Throws<FileNotFoundException>(() =>
+            Cifar.LoadCifar10(dir.Path, train: true)
+        );
         Assert.Contains("data_batch_1.bin", e.Message);
     }
 }

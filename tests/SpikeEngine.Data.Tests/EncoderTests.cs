@@ -10,7 +10,9 @@ public class EncoderTests
         new DirectEncoder().Encode(images, 2, 3, 3, output, key: 0);
         for (int t = 0; t < 3; t++)
             Assert.Equal(images, output[(t * 6)..((t + 1) * 6)]);
-        Assert.Throws<ArgumentException>(() => new DirectEncoder().Encode(images, 2, 3, 4, output, 0));
+        Assert.Throws<ArgumentException>(() =>
+            new DirectEncoder().Encode(images, 2, 3, 4, output, 0)
+        );
     }
 
     [Fact]
@@ -39,7 +41,10 @@ public class EncoderTests
             double p = intensities[n];
             // Tolerance: 5 standard deviations of a mean of 50,000 Bernoulli(p), at least 1e-9.
             double tolerance = Math.Max(1e-9, 5 * Math.Sqrt(p * (1 - p) / (T * pixels)));
-            Assert.True(Math.Abs(rate - p) <= tolerance, $"intensity {p}: rate {rate}, tolerance {tolerance}");
+            Assert.True(
+                Math.Abs(rate - p) <= tolerance,
+                $"intensity {p}: rate {rate}, tolerance {tolerance}"
+            );
         }
     }
 
@@ -61,14 +66,19 @@ public class EncoderTests
             Assert.Equal(1f, a[t * 4 + 1]);
             Assert.Equal(1f, a[t * 4 + 2]);
         }
-        Assert.NotEqual(a.Select((v, i) => i % 4 == 3 ? v : 0), c.Select((v, i) => i % 4 == 3 ? v : 0));
+        Assert.NotEqual(
+            a.Select((v, i) => i % 4 == 3 ? v : 0),
+            c.Select((v, i) => i % 4 == 3 ? v : 0)
+        );
     }
 
     [Fact]
     public void PoissonDoesNotDependOnParallelSplit()
     {
         // Large enough to take the parallel path; each sample must equal its single-sample encoding.
-        const int n = 16, size = 1024, T = 8;
+        const int n = 16,
+            size = 1024,
+            T = 8;
         var images = new float[n * size];
         var r = new Random(1);
         for (int i = 0; i < images.Length; i++)

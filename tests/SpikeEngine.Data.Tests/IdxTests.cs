@@ -70,7 +70,9 @@ public class IdxTests
     {
         var (images, _) = TestFiles.IdxPair(3, 4, 4);
         byte[] cut = images[..(images.Length - 5)];
-        var e = Assert.Throws<DataFormatException>(() => IdxFile.Parse(gzip ? TestFiles.Gzip(cut) : cut, "cut"));
+        var e = Assert.Throws<DataFormatException>(() =>
+            IdxFile.Parse(gzip ? TestFiles.Gzip(cut) : cut, "cut")
+        );
         Assert.Equal("cut", e.File);
         Assert.Contains("(3, 4, 4)", e.Message);
         Assert.Contains(gzip ? "truncated" : $"file is {cut.Length} bytes", e.Message);
@@ -81,15 +83,22 @@ public class IdxTests
     {
         var (images, _) = TestFiles.IdxPair(2, 2, 2);
         byte[] longer = [.. images, 7];
-        Assert.Contains("need", Assert.Throws<DataFormatException>(() => IdxFile.Parse(longer, "x")).Message);
-        var e = Assert.Throws<DataFormatException>(() => IdxFile.Parse(TestFiles.Gzip(longer), "x.gz"));
+        Assert.Contains(
+            "need",
+            Assert.Throws<DataFormatException>(() => IdxFile.Parse(longer, "x")).Message
+        );
+        var e = Assert.Throws<DataFormatException>(() =>
+            IdxFile.Parse(TestFiles.Gzip(longer), "x.gz")
+        );
         Assert.Contains("continues past", e.Message);
     }
 
     [Fact]
     public void TruncatedHeaderIsRejected()
     {
-        var e = Assert.Throws<DataFormatException>(() => IdxFile.Parse([0, 0, 8, 3, 0, 0, 0, 2, 0], "h"));
+        var e = Assert.Throws<DataFormatException>(() =>
+            IdxFile.Parse([0, 0, 8, 3, 0, 0, 0, 2, 0], "h")
+        );
         Assert.Contains("inside the header", e.Message);
         e = Assert.Throws<DataFormatException>(() => IdxFile.Parse([0, 0], "h2"));
         Assert.Contains("ends after 2 bytes", e.Message);
@@ -102,7 +111,9 @@ public class IdxTests
         var e = Assert.Throws<DataFormatException>(() => IdxFile.Parse(header, "huge"));
         Assert.Contains("more than", e.Message);
         // Within the element limit but far beyond what the gzip stream holds.
-        e = Assert.Throws<DataFormatException>(() => IdxFile.Parse(TestFiles.Gzip(TestFiles.Idx([1 << 30], [1, 2, 3])), "big.gz"));
+        e = Assert.Throws<DataFormatException>(() =>
+            IdxFile.Parse(TestFiles.Gzip(TestFiles.Idx([1 << 30], [1, 2, 3])), "big.gz")
+        );
         Assert.Contains("truncated", e.Message);
     }
 
@@ -125,7 +136,9 @@ public class IdxTests
         var (_, labels) = TestFiles.IdxPair(4, 2, 2);
         File.WriteAllBytes(dir.File("i"), images);
         File.WriteAllBytes(dir.File("l"), labels);
-        var e = Assert.Throws<DataFormatException>(() => IdxDataset.Load(dir.File("i"), dir.File("l")));
+        var e = Assert.Throws<DataFormatException>(() =>
+            IdxDataset.Load(dir.File("i"), dir.File("l"))
+        );
         Assert.Equal(dir.File("l"), e.File);
         Assert.Contains("label count 4", e.Message);
         Assert.Contains("5 images", e.Message);
@@ -140,7 +153,9 @@ public class IdxTests
         labels[8 + 2] = 11;
         File.WriteAllBytes(dir.File("i"), images);
         File.WriteAllBytes(dir.File("l"), labels);
-        var e = Assert.Throws<DataFormatException>(() => IdxDataset.Load(dir.File("i"), dir.File("l")));
+        var e = Assert.Throws<DataFormatException>(() =>
+            IdxDataset.Load(dir.File("i"), dir.File("l"))
+        );
         Assert.Equal("offset 10 (label 2)", e.Location);
         Assert.Contains("label 11", e.Message);
     }
@@ -152,7 +167,9 @@ public class IdxTests
         var (images, labels) = TestFiles.IdxPair(5, 2, 2);
         File.WriteAllBytes(dir.File("i"), images);
         File.WriteAllBytes(dir.File("l"), labels);
-        var e = Assert.Throws<DataFormatException>(() => IdxDataset.Load(dir.File("l"), dir.File("i")));
+        var e = Assert.Throws<DataFormatException>(() =>
+            IdxDataset.Load(dir.File("l"), dir.File("i"))
+        );
         Assert.Contains("expected 3", e.Message);
     }
 }

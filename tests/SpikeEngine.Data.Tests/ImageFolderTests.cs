@@ -42,7 +42,10 @@ public class ImageFolderTests
         byte[] png = TestFiles.Encode(
             40,
             20,
-            (x, y) => Math.Abs(x - 19.5) < 2 && Math.Abs(y - 9.5) < 2 ? new SKColor(0, 255, 0) : x < 20 ? Red : Blue,
+            (x, y) =>
+                Math.Abs(x - 19.5) < 2 && Math.Abs(y - 9.5) < 2 ? new SKColor(0, 255, 0)
+                : x < 20 ? Red
+                : Blue,
             SKEncodedImageFormat.Png
         );
         var geometry = new ResizeCenterCrop(resizeTo: 10, crop: 10);
@@ -69,20 +72,37 @@ public class ImageFolderTests
             var r2 = SampleRandom.ForSample(9, 1, i);
             CropRect a = rrc.ChooseSource(w, h, ref r1);
             Assert.Equal(a, rrc.ChooseSource(w, h, ref r2));
-            Assert.True(a.X >= 0 && a.Y >= 0 && a.Width >= 1 && a.Height >= 1 && a.X + a.Width <= w && a.Y + a.Height <= h, $"{a} in {w}x{h}");
+            Assert.True(
+                a.X >= 0
+                    && a.Y >= 0
+                    && a.Width >= 1
+                    && a.Height >= 1
+                    && a.X + a.Width <= w
+                    && a.Y + a.Height <= h,
+                $"{a} in {w}x{h}"
+            );
             double area = (double)a.Width * a.Height / (w * h);
             Assert.True(area <= 1.0 + 1e-9);
         }
         // Extreme aspect ratio: falls back to a centred crop with ratio clamped to 4/3.
         var r = new SampleRandom(3);
-        CropRect wide = new RandomResizedCrop(8, scaleMin: 0.99, scaleMax: 1.0).ChooseSource(1000, 10, ref r);
+        CropRect wide = new RandomResizedCrop(8, scaleMin: 0.99, scaleMax: 1.0).ChooseSource(
+            1000,
+            10,
+            ref r
+        );
         Assert.Equal(new CropRect((1000 - 13) / 2, 0, 13, 10), wide);
     }
 
     [Fact]
     public void RgbChannelsArePlanarAndExact()
     {
-        byte[] png = TestFiles.Encode(3, 2, (x, y) => new SKColor((byte)(10 * x + y), (byte)(100 + x), (byte)(200 + y)), SKEncodedImageFormat.Png);
+        byte[] png = TestFiles.Encode(
+            3,
+            2,
+            (x, y) => new SKColor((byte)(10 * x + y), (byte)(100 + x), (byte)(200 + y)),
+            SKEncodedImageFormat.Png
+        );
         var x = new float[3 * 6];
         var random = new SampleRandom(0);
         ImageDecoder.DecodeInto(png, "p", new Resize(2, 3), ref random, x);
@@ -102,11 +122,19 @@ public class ImageFolderTests
     {
         using var dir = new TempDir();
         Directory.CreateDirectory(dir.File("c"));
-        byte[] full = TestFiles.Encode(64, 64, (x, y) => new SKColor((byte)(x * 4), (byte)(y * 4), (byte)(x ^ y)), ext == "png" ? SKEncodedImageFormat.Png : SKEncodedImageFormat.Jpeg, 90);
+        byte[] full = TestFiles.Encode(
+            64,
+            64,
+            (x, y) => new SKColor((byte)(x * 4), (byte)(y * 4), (byte)(x ^ y)),
+            ext == "png" ? SKEncodedImageFormat.Png : SKEncodedImageFormat.Jpeg,
+            90
+        );
         string path = dir.File("c/cut." + ext);
         File.WriteAllBytes(path, full[..(full.Length / 2)]);
         var ds = new ImageFolderDataset(dir.Path, new Resize(8, 8));
-        var e = Assert.Throws<DataFormatException>(() => ((IDataset)ds).ReadSample(0, new float[3 * 64]));
+        var e = Assert.Throws<DataFormatException>(() =>
+            ((IDataset)ds).ReadSample(0, new float[3 * 64])
+        );
         Assert.Equal(path, e.File);
         Assert.Contains(path, e.Message);
         Assert.Contains("truncated", e.Message);
@@ -120,11 +148,18 @@ public class ImageFolderTests
         string path = dir.File("c/text.png");
         File.WriteAllText(path, "this is not a PNG file at all");
         var ds = new ImageFolderDataset(dir.Path, new Resize(4, 4));
-        var e = Assert.Throws<DataFormatException>(() => ((IDataset)ds).ReadSample(0, new float[48]));
+        var e = Assert.Throws<DataFormatException>(() =>
+            ((IDataset)ds).ReadSample(0, new float[48])
+        );
         Assert.Equal(path, e.File);
         Assert.Contains("expected JPEG or PNG", e.Message);
         File.WriteAllBytes(path, []);
-        Assert.Contains("empty", Assert.Throws<DataFormatException>(() => ((IDataset)ds).ReadSample(0, new float[48])).Message);
+        Assert.Contains(
+            "empty",
+            Assert
+                .Throws<DataFormatException>(() => ((IDataset)ds).ReadSample(0, new float[48]))
+                .Message
+        );
     }
 
     [Fact]
@@ -132,9 +167,13 @@ public class ImageFolderTests
     {
         using var dir = new TempDir();
         Directory.CreateDirectory(dir.File("only-class"));
-        var e = Assert.Throws<DataFormatException>(() => new ImageFolderDataset(dir.Path, new Resize(4, 4)));
+        var e = Assert.Throws<DataFormatException>(() =>
+            new ImageFolderDataset(dir.Path, new Resize(4, 4))
+        );
         Assert.Contains("one subfolder per class", e.Message);
-        Assert.Throws<DirectoryNotFoundException>(() => new ImageFolderDataset(dir.File("missing"), new Resize(4, 4)));
+        Assert.Throws<DirectoryNotFoundException>(() =>
+            new ImageFolderDataset(dir.File("missing"), new Resize(4, 4))
+        );
     }
 
     [Fact]
@@ -145,11 +184,30 @@ public class ImageFolderTests
         {
             Directory.CreateDirectory(dir.File($"c{c}"));
             for (int i = 0; i < 7; i++)
-                File.WriteAllBytes(dir.File($"c{c}/{i}.png"), TestFiles.SolidPng(12 + i, 9, new SKColor((byte)(c * 100), (byte)(i * 30), 0)));
+                File.WriteAllBytes(
+                    dir.File($"c{c}/{i}.png"),
+                    TestFiles.SolidPng(12 + i, 9, new SKColor((byte)(c * 100), (byte)(i * 30), 0))
+                );
         }
         var ds = new ImageFolderDataset(dir.Path, new RandomResizedCrop(6));
-        using var parallel = new DataLoader(ds, new DataLoaderOptions { BatchSize = 4, Seed = 5, Workers = 3 });
-        using var serial = new DataLoader(ds, new DataLoaderOptions { BatchSize = 4, Seed = 5, Workers = 0 });
+        using var parallel = new DataLoader(
+            ds,
+            new DataLoaderOptions
+            {
+                BatchSize = 4,
+                Seed = 5,
+                Workers = 3,
+            }
+        );
+        using var serial = new DataLoader(
+            ds,
+            new DataLoaderOptions
+            {
+                BatchSize = 4,
+                Seed = 5,
+                Workers = 0,
+            }
+        );
         var a = parallel.Epoch(1).Select(b => (b.Labels.ToArray(), b.Images.ToArray())).ToList();
         var b = serial.Epoch(1).Select(b => (b.Labels.ToArray(), b.Images.ToArray())).ToList();
         Assert.Equal(6, a.Count);
@@ -160,11 +218,54 @@ public class ImageFolderTests
         }
     }
 
+    [Fact]
+    public void LargeJpegIsDecodedAtReducedScaleWithTheSameContent()
+    {
+        // 400x300: left half red, right half blue. The output (10x10 of the centre 300x300) is
+        // small enough that the JPEG is decoded at 1/8 scale; the halves must stay where they are.
+        byte[] jpg = TestFiles.Encode(
+            400,
+            300,
+            (x, _) => x < 200 ? Red : Blue,
+            SKEncodedImageFormat.Jpeg,
+            95
+        );
+        var random = new SampleRandom(0);
+        var y = new float[3 * 100];
+        ImageDecoder.DecodeInto(jpg, "big.jpg", new ResizeCenterCrop(10, 10), ref random, y);
+        for (int row = 0; row < 10; row++)
+        {
+            Assert.True(
+                y[row * 10 + 1] > 0.7f && y[200 + row * 10 + 1] < 0.2f,
+                $"row {row} left is not red"
+            );
+            Assert.True(
+                y[200 + row * 10 + 8] > 0.75f && y[row * 10 + 8] < 0.2f,
+                $"row {row} right is not blue"
+            );
+        }
+        using SKBitmap full = ImageDecoder.Decode(jpg, "big.jpg");
+        Assert.Equal((400, 300), (full.Width, full.Height));
+        using SKCodec codec = SKCodec.Create(SKData.CreateCopy(jpg));
+        (int w, int h) = ImageDecoder.DecodeSize(codec, new CropRect(50, 0, 300, 300), 10, 10);
+        Assert.True(w < 400 && h < 300 && w * 300 / 400 >= 10, $"decode size {w}x{h}");
+        using SKCodec pngCodec = SKCodec.Create(
+            SKData.CreateCopy(TestFiles.SolidPng(400, 300, Red))
+        );
+        Assert.Equal(
+            (400, 300),
+            ImageDecoder.DecodeSize(pngCodec, new CropRect(50, 0, 300, 300), 10, 10)
+        );
+    }
+
     private static void AssertSolid(float[] x, int plane, SKColor c, int tolerance)
     {
         byte[] rgb = [c.Red, c.Green, c.Blue];
         for (int ch = 0; ch < 3; ch++)
         for (int p = 0; p < plane; p++)
-            Assert.True(Math.Abs(x[ch * plane + p] * 255f - rgb[ch]) <= tolerance + 0.01, $"channel {ch} pixel {p}: {x[ch * plane + p] * 255f} vs {rgb[ch]}");
+            Assert.True(
+                Math.Abs(x[ch * plane + p] * 255f - rgb[ch]) <= tolerance + 0.01,
+                $"channel {ch} pixel {p}: {x[ch * plane + p] * 255f} vs {rgb[ch]}"
+            );
     }
 }

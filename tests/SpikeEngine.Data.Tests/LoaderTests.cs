@@ -21,8 +21,15 @@ public class LoaderTests
         }
     }
 
-    private static List<(int[] Indices, float[] Images, int[] Labels)> Collect(DataLoader loader, int epoch, int start = 0) =>
-        loader.Epoch(epoch, start).Select(b => (b.Indices.ToArray(), b.Images.ToArray(), b.Labels.ToArray())).ToList();
+    private static List<(int[] Indices, float[] Images, int[] Labels)> Collect(
+        DataLoader loader,
+        int epoch,
+        int start = 0
+    ) =>
+        loader
+            .Epoch(epoch, start)
+            .Select(b => (b.Indices.ToArray(), b.Images.ToArray(), b.Labels.ToArray()))
+            .ToList();
 
     [Theory]
     [InlineData(0)]
@@ -30,7 +37,15 @@ public class LoaderTests
     [InlineData(3)]
     public void EpochCoversEverySampleOnceInBatches(int workers)
     {
-        using var loader = new DataLoader(new IndexDataset(23), new DataLoaderOptions { BatchSize = 5, Seed = 1, Workers = workers });
+        using var loader = new DataLoader(
+            new IndexDataset(23),
+            new DataLoaderOptions
+            {
+                BatchSize = 5,
+                Seed = 1,
+                Workers = workers,
+            }
+        );
         Assert.Equal(5, loader.StepsPerEpoch);
         var batches = Collect(loader, 0);
         Assert.Equal([5, 5, 5, 5, 3], batches.Select(b => b.Indices.Length));
@@ -50,8 +65,25 @@ public class LoaderTests
     [Fact]
     public void SameSeedSameOrderAndAugmentationWhateverTheWorkers()
     {
-        using var a = new DataLoader(new IndexDataset(50), new DataLoaderOptions { BatchSize = 8, Seed = 7, Workers = 0 });
-        using var b = new DataLoader(new IndexDataset(50), new DataLoaderOptions { BatchSize = 8, Seed = 7, Workers = 4, Prefetch = 2 });
+        using var a = new DataLoader(
+            new IndexDataset(50),
+            new DataLoaderOptions
+            {
+                BatchSize = 8,
+                Seed = 7,
+                Workers = 0,
+            }
+        );
+        using var b = new DataLoader(
+            new IndexDataset(50),
+            new DataLoaderOptions
+            {
+                BatchSize = 8,
+                Seed = 7,
+                Workers = 4,
+                Prefetch = 2,
+            }
+        );
         var x = Collect(a, 3);
         var y = Collect(b, 3);
         Assert.Equal(x.Count, y.Count);
@@ -74,7 +106,15 @@ public class LoaderTests
         Assert.Equal(Enumerable.Range(0, 100), e1.Order());
         Assert.Equal(Enumerable.Range(0, 100), DataLoader.EpochOrder(100, 7, 5, shuffle: false));
         // The same sample gets a different augmentation draw in another epoch.
-        using var loader = new DataLoader(new IndexDataset(10), new DataLoaderOptions { BatchSize = 10, Shuffle = false, Workers = 1 });
+        using var loader = new DataLoader(
+            new IndexDataset(10),
+            new DataLoaderOptions
+            {
+                BatchSize = 10,
+                Shuffle = false,
+                Workers = 1,
+            }
+        );
         float[] a = Collect(loader, 0)[0].Images;
         float[] b = Collect(loader, 1)[0].Images;
         Assert.Equal(a.Where((_, i) => i % 2 == 0), b.Where((_, i) => i % 2 == 0));
@@ -87,7 +127,13 @@ public class LoaderTests
     [InlineData(2, true)]
     public void ResumeYieldsExactlyTheRemainingBatches(int workers, bool dropLast)
     {
-        var options = new DataLoaderOptions { BatchSize = 6, Seed = 11, Workers = workers, DropLast = dropLast };
+        var options = new DataLoaderOptions
+        {
+            BatchSize = 6,
+            Seed = 11,
+            Workers = workers,
+            DropLast = dropLast,
+        };
         using var loader = new DataLoader(new IndexDataset(40), options);
         var full = Collect(loader, 2);
         Assert.Equal(dropLast ? 6 : 7, full.Count);
@@ -109,7 +155,16 @@ public class LoaderTests
     [Fact]
     public void StartAtMidEpochAbandonsBatchesInFlight()
     {
-        using var loader = new DataLoader(new IndexDataset(60, delayMs: 1), new DataLoaderOptions { BatchSize = 4, Seed = 3, Workers = 2, Prefetch = 3 });
+        using var loader = new DataLoader(
+            new IndexDataset(60, delayMs: 1),
+            new DataLoaderOptions
+            {
+                BatchSize = 4,
+                Seed = 3,
+                Workers = 2,
+                Prefetch = 3,
+            }
+        );
         loader.StartAt(0);
         Assert.True(loader.TryGetNext(out Batch first));
         Assert.Equal(0, first.Step);
@@ -123,19 +178,51 @@ public class LoaderTests
     [Fact]
     public void DropLastDropsOnlyThePartialBatch()
     {
-        using var keep = new DataLoader(new IndexDataset(10), new DataLoaderOptions { BatchSize = 4, Workers = 1 });
-        using var drop = new DataLoader(new IndexDataset(10), new DataLoaderOptions { BatchSize = 4, Workers = 1, DropLast = true });
+        using var keep = new DataLoader(
+            new IndexDataset(10),
+            new DataLoaderOptions { BatchSize = 4, Workers = 1 }
+        );
+        using var drop = new DataLoader(
+            new IndexDataset(10),
+            new DataLoaderOptions
+            {
+                BatchSize = 4,
+                Workers = 1,
+                DropLast = true,
+            }
+        );
         Assert.Equal([4, 4, 2], Collect(keep, 0).Select(b => b.Indices.Length));
         Assert.Equal([4, 4], Collect(drop, 0).Select(b => b.Indices.Length));
-        using var exact = new DataLoader(new IndexDataset(8), new DataLoaderOptions { BatchSize = 4, Workers = 1, DropLast = true });
+        using var exact = new DataLoader(
+            new IndexDataset(8),
+            new DataLoaderOptions
+            {
+                BatchSize = 4,
+                Workers = 1,
+                DropLast = true,
+            }
+        );
         Assert.Equal(2, exact.StepsPerEpoch);
-        Assert.Throws<ArgumentException>(() => new DataLoader(new IndexDataset(3), new DataLoaderOptions { BatchSize = 4, DropLast = true }));
+        Assert.Throws<ArgumentException>(() =>
+            new DataLoader(
+                new IndexDataset(3),
+                new DataLoaderOptions { BatchSize = 4, DropLast = true }
+            )
+        );
     }
 
     [Fact]
     public void BatchShapesAndBuffersAreContiguous()
     {
-        using var loader = new DataLoader(new IndexDataset(9), new DataLoaderOptions { BatchSize = 4, Workers = 1, Shuffle = false });
+        using var loader = new DataLoader(
+            new IndexDataset(9),
+            new DataLoaderOptions
+            {
+                BatchSize = 4,
+                Workers = 1,
+                Shuffle = false,
+            }
+        );
         loader.StartAt(0, 2);
         Assert.True(loader.TryGetNext(out Batch b));
         Assert.Equal((1, 1, 1, 2), b.ImagesShape);
@@ -147,7 +234,15 @@ public class LoaderTests
     [Fact]
     public void ReaderErrorSurfacesAtItsStepAndLoadingContinues()
     {
-        using var loader = new DataLoader(new IndexDataset(12, failAt: 5), new DataLoaderOptions { BatchSize = 3, Workers = 2, Shuffle = false });
+        using var loader = new DataLoader(
+            new IndexDataset(12, failAt: 5),
+            new DataLoaderOptions
+            {
+                BatchSize = 3,
+                Workers = 2,
+                Shuffle = false,
+            }
+        );
         loader.StartAt(0);
         Assert.True(loader.TryGetNext(out _));
         var e = Assert.Throws<DataFormatException>(() => loader.TryGetNext(out _));
@@ -159,7 +254,15 @@ public class LoaderTests
     [Fact]
     public void DisposeStopsWorkersEvenMidEpoch()
     {
-        var loader = new DataLoader(new IndexDataset(1000, delayMs: 2), new DataLoaderOptions { BatchSize = 10, Workers = 3, Prefetch = 2 });
+        var loader = new DataLoader(
+            new IndexDataset(1000, delayMs: 2),
+            new DataLoaderOptions
+            {
+                BatchSize = 10,
+                Workers = 3,
+                Prefetch = 2,
+            }
+        );
         Assert.Equal(3, loader.LiveWorkers);
         loader.StartAt(0);
         Assert.True(loader.TryGetNext(out _));
@@ -175,7 +278,16 @@ public class LoaderTests
     public void PrefetchIsBounded()
     {
         var ds = new CountingDataset();
-        using var loader = new DataLoader(ds, new DataLoaderOptions { BatchSize = 1, Workers = 2, Prefetch = 3, Shuffle = false });
+        using var loader = new DataLoader(
+            ds,
+            new DataLoaderOptions
+            {
+                BatchSize = 1,
+                Workers = 2,
+                Prefetch = 3,
+                Shuffle = false,
+            }
+        );
         loader.StartAt(0);
         Thread.Sleep(300);
         // Prefetch ready batches + one more buffer for the consumer; nothing taken yet.
@@ -185,10 +297,20 @@ public class LoaderTests
     [Fact]
     public void OptionsAreValidatedWithNames()
     {
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new DataLoader(new IndexDataset(3), new DataLoaderOptions { BatchSize = 0 }));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            new DataLoader(new IndexDataset(3), new DataLoaderOptions { BatchSize = 0 })
+        );
         Assert.Contains("BatchSize", e.Message);
-        Assert.Throws<ArgumentOutOfRangeException>(() => new DataLoader(new IndexDataset(3), new DataLoaderOptions { BatchSize = 1, Prefetch = 0 }));
-        using var loader = new DataLoader(new IndexDataset(3), new DataLoaderOptions { BatchSize = 1, Workers = 0 });
+        Assert.Throws<ArgumentOutOfRangeException>(() =>
+            new DataLoader(
+                new IndexDataset(3),
+                new DataLoaderOptions { BatchSize = 1, Prefetch = 0 }
+            )
+        );
+        using var loader = new DataLoader(
+            new IndexDataset(3),
+            new DataLoaderOptions { BatchSize = 1, Workers = 0 }
+        );
         Assert.Throws<InvalidOperationException>(() => loader.TryGetNext(out _));
         Assert.Throws<ArgumentOutOfRangeException>(() => loader.StartAt(0, 4));
     }

@@ -42,11 +42,43 @@ public class MnistTests
     public void RealMnistWhenPresent()
     {
         string dir = Path.Combine(RepoRoot(), "data", "mnist");
-        Assert.SkipUnless(File.Exists(Path.Combine(dir, "t10k-images-idx3-ubyte")), "data/mnist not fetched (dotnet pwsh build.ps1 data)");
+        Assert.SkipUnless(
+            File.Exists(Path.Combine(dir, "t10k-images-idx3-ubyte")),
+            "data/mnist not fetched (dotnet pwsh build.ps1 data)"
+        );
         ByteImageDataset test = Mnist.Load(dir, train: false);
         Assert.Equal(10000, test.Count);
         Assert.Equal(7, test.Labels[0]); // the first MNIST test digit is a 7
-        Assert.Equal(60000, Mnist.Load(dir, train: true).Count);
+        ByteImageDataset train = Mnist.Load(dir, train: true);
+        Assert.Equal(60000, train.Count);
+
+        // One full augmented epoch through the loader: every sample once, labels intact.
+        IDataset augmented = train.WithTransforms(new RandomCrop(28, padding: 2), Normalize.Mnist);
+        using var loader = new DataLoader(
+            augmented,
+            new DataLoaderOptions
+            {
+                BatchSize = 128,
+                Seed = 1,
+                Workers = 2,
+            }
+        );
+        var seen = new bool[60000];
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        foreach (Batch b in loader.Epoch(0))
+        {
+            for (int i = 0; i < b.Count; i++)
+            {
+                Assert.False(seen[b.Indices[i]]);
+                seen[b.Indices[i]] = true;
+                Assert.Equal(train.Labels[b.Indices[i]], b.Labels[i]);
+            }
+        }
+        Assert.All(seen, Assert.True);
+        TestContext.Current.SendDiagnosticMessage(
+            $"MNIST epoch through the loader: {sw.Elapsed.TotalSeconds:F2} s"
+        );
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(30), $"one MNIST epoch took {sw.Elapsed}");
     }
 
     private static string RepoRoot()
@@ -54,6 +86,9 @@ public class MnistTests
         string? d = AppContext.BaseDirectory;
         while (d is not null && !File.Exists(Path.Combine(d, "build.ps1")))
             d = Path.GetDirectoryName(d);
-        return d ?? throw new InvalidOperationException("repository root (build.ps1) not found above " + AppContext.BaseDirectory);
+        return d
+            ?? throw new InvalidOperationException(
+                "repository root (build.ps1) not found above " + AppContext.BaseDirectory
+            );
     }
 }

@@ -17,7 +17,10 @@ public class RobustnessTests
         var (images, labels) = TestFiles.IdxPair(6, 5, 4);
         byte[][] seeds = [images, labels, TestFiles.Gzip(images), TestFiles.Gzip(labels)];
         int accepted = Run(seeds, 101, bytes => IdxFile.Parse(bytes, "fuzz.idx"));
-        Assert.True(accepted > 0, "no mutant parsed: the mutations are too destructive to exercise the happy path");
+        Assert.True(
+            accepted > 0,
+            "no mutant parsed: the mutations are too destructive to exercise the happy path"
+        );
     }
 
     [Fact]
@@ -31,7 +34,13 @@ public class RobustnessTests
             byte[] l = Mutate(labels, random);
             try
             {
-                IdxDataset.FromArrays(IdxFile.Parse(images, "i"), "i", IdxFile.Parse(l, "l"), "l", 10);
+                IdxDataset.FromArrays(
+                    IdxFile.Parse(images, "i"),
+                    "i",
+                    IdxFile.Parse(l, "l"),
+                    "l",
+                    10
+                );
             }
             catch (DataFormatException) { }
         }
@@ -41,17 +50,40 @@ public class RobustnessTests
     [Fact]
     public void CifarReaderOnlyThrowsDataFormatException()
     {
-        byte[][] seeds = [TestFiles.Cifar(2, CifarKind.Cifar10), TestFiles.Cifar(2, CifarKind.Cifar100)];
-        int accepted = Run(seeds, 303, bytes => Cifar.Parse([(bytes, "fuzz.bin")], CifarKind.Cifar10));
-        accepted += Run(seeds, 304, bytes => Cifar.Parse([(bytes, "fuzz.bin")], CifarKind.Cifar100));
+        byte[][] seeds =
+        [
+            TestFiles.Cifar(2, CifarKind.Cifar10),
+            TestFiles.Cifar(2, CifarKind.Cifar100),
+        ];
+        int accepted = Run(
+            seeds,
+            303,
+            bytes => Cifar.Parse([(bytes, "fuzz.bin")], CifarKind.Cifar10)
+        );
+        accepted += Run(
+            seeds,
+            304,
+            bytes => Cifar.Parse([(bytes, "fuzz.bin")], CifarKind.Cifar100)
+        );
         Assert.True(accepted > 0);
     }
 
     [Fact]
     public void ImageDecoderOnlyThrowsDataFormatException()
     {
-        byte[] png = TestFiles.Encode(16, 12, (x, y) => new SKColor((byte)(x * 16), (byte)(y * 20), 7), SKEncodedImageFormat.Png);
-        byte[] jpg = TestFiles.Encode(16, 12, (x, y) => new SKColor((byte)(x * 16), (byte)(y * 20), 7), SKEncodedImageFormat.Jpeg, 80);
+        byte[] png = TestFiles.Encode(
+            16,
+            12,
+            (x, y) => new SKColor((byte)(x * 16), (byte)(y * 20), 7),
+            SKEncodedImageFormat.Png
+        );
+        byte[] jpg = TestFiles.Encode(
+            16,
+            12,
+            (x, y) => new SKColor((byte)(x * 16), (byte)(y * 20), 7),
+            SKEncodedImageFormat.Jpeg,
+            80
+        );
         var geometry = new RandomResizedCrop(8);
         var destination = new float[3 * 64];
         int accepted = Run(
@@ -74,7 +106,8 @@ public class RobustnessTests
         int accepted = 0;
         for (int i = 0; i < Cases; i++)
         {
-            byte[] input = i % 5 == 0 ? RandomBytes(random) : Mutate(seeds[random.Next(seeds.Length)], random);
+            byte[] input =
+                i % 5 == 0 ? RandomBytes(random) : Mutate(seeds[random.Next(seeds.Length)], random);
             try
             {
                 read(input);
@@ -87,7 +120,9 @@ public class RobustnessTests
             }
             catch (Exception e)
             {
-                Assert.Fail($"case {i} (seed {seed}, {input.Length} bytes {Convert.ToHexString(input[..Math.Min(32, input.Length)])}) threw {e}");
+                Assert.Fail(
+                    $"case {i} (seed {seed}, {input.Length} bytes {Convert.ToHexString(input[..Math.Min(32, input.Length)])}) threw {e}"
+                );
             }
         }
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(60), $"{Cases} cases took {sw.Elapsed}");
@@ -101,7 +136,14 @@ public class RobustnessTests
         // Sometimes start with a real magic so the parser goes past the first check.
         if (bytes.Length >= 4 && random.Next(2) == 0)
         {
-            byte[][] magics = [[0, 0, 8, 3], [0, 0, 8, 1], [0x1F, 0x8B, 8, 0], [0x89, 0x50, 0x4E, 0x47], [0xFF, 0xD8, 0xFF, 0xE0]];
+            byte[][] magics =
+            [
+                [0, 0, 8, 3],
+                [0, 0, 8, 1],
+                [0x1F, 0x8B, 8, 0],
+                [0x89, 0x50, 0x4E, 0x47],
+                [0xFF, 0xD8, 0xFF, 0xE0],
+            ];
             magics[random.Next(magics.Length)].CopyTo(bytes, 0);
         }
         return bytes;
@@ -123,12 +165,16 @@ public class RobustnessTests
             case 2: // flip bits, mostly in the header
                 for (int k = random.Next(1, 4); k > 0; k--)
                 {
-                    int at = random.Next(2) == 0 ? random.Next(Math.Min(24, bytes.Length)) : random.Next(bytes.Length);
+                    int at =
+                        random.Next(2) == 0
+                            ? random.Next(Math.Min(24, bytes.Length))
+                            : random.Next(bytes.Length);
                     bytes[at] ^= (byte)(1 << random.Next(8));
                 }
                 return bytes;
             case 3: // overwrite a header byte with an extreme value
-                bytes[random.Next(Math.Min(16, bytes.Length))] = random.Next(2) == 0 ? (byte)0xFF : (byte)0;
+                bytes[random.Next(Math.Min(16, bytes.Length))] =
+                    random.Next(2) == 0 ? (byte)0xFF : (byte)0;
                 return bytes;
             case 4: // random run
             {

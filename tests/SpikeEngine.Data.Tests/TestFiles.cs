@@ -9,7 +9,10 @@ public sealed class TempDir : IDisposable
 {
     public TempDir()
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "spike-data-" + Guid.NewGuid().ToString("N"));
+        Path = System.IO.Path.Combine(
+            System.IO.Path.GetTempPath(),
+            "spike-data-" + Guid.NewGuid().ToString("N")
+        );
         Directory.CreateDirectory(Path);
     }
 
@@ -83,9 +86,17 @@ public static class TestFiles
     }
 
     /// <summary>Encodes a w x h image whose pixel (x, y) has colour <paramref name="colour"/>(x, y).</summary>
-    public static byte[] Encode(int w, int h, Func<int, int, SKColor> colour, SKEncodedImageFormat format, int quality = 100)
+    public static byte[] Encode(
+        int w,
+        int h,
+        Func<int, int, SKColor> colour,
+        SKEncodedImageFormat format,
+        int quality = 100
+    )
     {
-        using var bitmap = new SKBitmap(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        using var bitmap = new SKBitmap(
+            new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul)
+        );
         for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
             bitmap.SetPixel(x, y, colour(x, y));
@@ -93,7 +104,9 @@ public static class TestFiles
         return data.ToArray();
     }
 
-    public static byte[] SolidPng(int w, int h, SKColor c) => Encode(w, h, (_, _) => c, SKEncodedImageFormat.Png);
+    public static byte[] SolidPng(int w, int h, SKColor c) =>
+        Encode(w, h, (_, _) => c, SKEncodedImageFormat.Png);
 
-    public static byte[] SolidJpeg(int w, int h, SKColor c) => Encode(w, h, (_, _) => c, SKEncodedImageFormat.Jpeg);
+    public static byte[] SolidJpeg(int w, int h, SKColor c) =>
+        Encode(w, h, (_, _) => c, SKEncodedImageFormat.Jpeg);
 }

@@ -48,7 +48,8 @@ public class TransformTests
             {
                 int sy = top + i;
                 int sx = left + j;
-                float expected = sy < 0 || sy >= 4 || sx < 0 || sx >= 5 ? -1f : 100 * c + 10 * sy + sx;
+                float expected =
+                    sy < 0 || sy >= 4 || sx < 0 || sx >= 5 ? -1f : 100 * c + 10 * sy + sx;
                 Assert.Equal(expected, y[(c * 3 + i) * 4 + j]);
             }
         }
@@ -91,7 +92,11 @@ public class TransformTests
     public void ComposeChainsShapesAndIsDeterministicPerSample()
     {
         var shape = new SampleShape(3, 8, 8);
-        var pipeline = new Compose(new RandomCrop(6, padding: 1), new RandomHorizontalFlip(), new Normalize([0f, 1f, 2f], [1f, 1f, 1f]));
+        var pipeline = new Compose(
+            new RandomCrop(6, padding: 1),
+            new RandomHorizontalFlip(),
+            new Normalize([0f, 1f, 2f], [1f, 1f, 1f])
+        );
         Assert.Equal(new SampleShape(3, 6, 6), pipeline.OutputShape(shape));
         float[] x = Ramp(shape);
         float[] Run(int epoch, int index)
@@ -105,7 +110,10 @@ public class TransformTests
         int differing = Enumerable.Range(0, 20).Count(i => !Run(1, i).SequenceEqual(Run(2, i)));
         Assert.True(differing >= 10, $"only {differing} of 20 samples changed between epochs");
         // Nested compose and a transformed dataset give the same as the flat pipeline.
-        var nested = new Compose(new Compose(new RandomCrop(6, padding: 1), new RandomHorizontalFlip()), new Normalize([0f, 1f, 2f], [1f, 1f, 1f]));
+        var nested = new Compose(
+            new Compose(new RandomCrop(6, padding: 1), new RandomHorizontalFlip()),
+            new Normalize([0f, 1f, 2f], [1f, 1f, 1f])
+        );
         var yn = new float[3 * 36];
         var rn = SampleRandom.ForSample(42, 1, 5);
         nested.Apply(x, shape, yn, ref rn);
@@ -117,7 +125,10 @@ public class TransformTests
     {
         var shape = new SampleShape(1, 2, 2);
         var ds = new ByteImageDataset([0, 51, 102, 255, 255, 255, 0, 0], [1, 0], shape, 2);
-        IDataset t = ds.WithTransforms(new RandomHorizontalFlip(1.0), new Normalize([0.5f], [0.5f]));
+        IDataset t = ds.WithTransforms(
+            new RandomHorizontalFlip(1.0),
+            new Normalize([0.5f], [0.5f])
+        );
         var y = new float[4];
         Assert.Equal(1, t.ReadSample(0, y));
         Assert.Equal([51 / 127.5f - 1, -1f, 1f, 102 / 127.5f - 1], y, new Tolerance(1e-6f));

@@ -11,13 +11,27 @@ public interface ISpikeEncoder
     /// <paramref name="key"/> names the random stream (use the global step) so stochastic
     /// encodings are reproducible; deterministic encoders ignore it.
     /// </summary>
-    void Encode(ReadOnlySpan<float> images, int batchSize, int sampleSize, int timeSteps, Span<float> output, long key);
+    void Encode(
+        ReadOnlySpan<float> images,
+        int batchSize,
+        int sampleSize,
+        int timeSteps,
+        Span<float> output,
+        long key
+    );
 }
 
 /// <summary>Direct (analog) encoding: the image repeated at every time step, x_t = x.</summary>
 public sealed class DirectEncoder : ISpikeEncoder
 {
-    public void Encode(ReadOnlySpan<float> images, int batchSize, int sampleSize, int timeSteps, Span<float> output, long key)
+    public void Encode(
+        ReadOnlySpan<float> images,
+        int batchSize,
+        int sampleSize,
+        int timeSteps,
+        Span<float> output,
+        long key
+    )
     {
         int step = SpikeEncoding.Validate(images, batchSize, sampleSize, timeSteps, output);
         ReadOnlySpan<float> source = images[..step];
@@ -38,7 +52,14 @@ public sealed class PoissonEncoder : ISpikeEncoder
 
     public ulong Seed { get; }
 
-    public void Encode(ReadOnlySpan<float> images, int batchSize, int sampleSize, int timeSteps, Span<float> output, long key)
+    public void Encode(
+        ReadOnlySpan<float> images,
+        int batchSize,
+        int sampleSize,
+        int timeSteps,
+        Span<float> output,
+        long key
+    )
     {
         int step = SpikeEncoding.Validate(images, batchSize, sampleSize, timeSteps, output);
         if (step == 0)
@@ -55,7 +76,12 @@ public sealed class PoissonEncoder : ISpikeEncoder
                 Action<int> body = n =>
                 {
                     // One stream per (key, sample): independent of which thread runs sample n.
-                    var random = new SampleRandom(seed, (ulong)key, (ulong)n, SampleRandom.EncoderPurpose);
+                    var random = new SampleRandom(
+                        seed,
+                        (ulong)key,
+                        (ulong)n,
+                        SampleRandom.EncoderPurpose
+                    );
                     float* x = (float*)s + (long)n * sampleSize;
                     for (int t = 0; t < timeSteps; t++)
                     {
@@ -77,14 +103,23 @@ public sealed class PoissonEncoder : ISpikeEncoder
 internal static class SpikeEncoding
 {
     /// <summary>Checks the arguments and returns N*sampleSize, the floats per time step.</summary>
-    public static int Validate(ReadOnlySpan<float> images, int batchSize, int sampleSize, int timeSteps, Span<float> output)
+    public static int Validate(
+        ReadOnlySpan<float> images,
+        int batchSize,
+        int sampleSize,
+        int timeSteps,
+        Span<float> output
+    )
     {
         ArgumentOutOfRangeException.ThrowIfNegative(batchSize);
         ArgumentOutOfRangeException.ThrowIfLessThan(sampleSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(timeSteps, 1);
         long step = (long)batchSize * sampleSize;
         if (images.Length < step)
-            throw new ArgumentException($"images hold {images.Length} floats; {batchSize} samples of {sampleSize} need {step}", nameof(images));
+            throw new ArgumentException(
+                $"images hold {images.Length} floats; {batchSize} samples of {sampleSize} need {step}",
+                nameof(images)
+            );
         if (output.Length < step * timeSteps)
             throw new ArgumentException(
                 $"output holds {output.Length} floats; (T={timeSteps}, N={batchSize}, {sampleSize}) needs {step * timeSteps}",

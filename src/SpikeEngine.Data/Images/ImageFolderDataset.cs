@@ -17,7 +17,9 @@ public sealed class ImageFolderDataset : IDataset
         ArgumentNullException.ThrowIfNull(root);
         ArgumentNullException.ThrowIfNull(geometry);
         if (!Directory.Exists(root))
-            throw new DirectoryNotFoundException($"image folder '{Path.GetFullPath(root)}' does not exist");
+            throw new DirectoryNotFoundException(
+                $"image folder '{Path.GetFullPath(root)}' does not exist"
+            );
         Root = root;
         Geometry = geometry;
         string[] classDirs = Directory.GetDirectories(root);
@@ -31,7 +33,9 @@ public sealed class ImageFolderDataset : IDataset
             classes.Add(Path.GetFileName(dir));
             string[] images = Directory
                 .GetFiles(dir)
-                .Where(f => s_extensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase))
+                .Where(f =>
+                    s_extensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase)
+                )
                 .ToArray();
             Array.Sort(images, StringComparer.Ordinal);
             files.AddRange(images);

@@ -31,7 +31,8 @@ public sealed class Resize : IImageGeometry
     public int OutputHeight { get; }
     public int OutputWidth { get; }
 
-    public CropRect ChooseSource(int imageWidth, int imageHeight, ref SampleRandom random) => new(0, 0, imageWidth, imageHeight);
+    public CropRect ChooseSource(int imageWidth, int imageHeight, ref SampleRandom random) =>
+        new(0, 0, imageWidth, imageHeight);
 }
 
 /// <summary>
@@ -45,7 +46,11 @@ public sealed class ResizeCenterCrop : IImageGeometry
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(crop, 1);
         if (resizeTo < crop)
-            throw new ArgumentOutOfRangeException(nameof(resizeTo), resizeTo, $"ResizeCenterCrop: resizeTo must be at least crop ({crop})");
+            throw new ArgumentOutOfRangeException(
+                nameof(resizeTo),
+                resizeTo,
+                $"ResizeCenterCrop: resizeTo must be at least crop ({crop})"
+            );
         ResizeTo = resizeTo;
         Crop = crop;
     }
@@ -72,13 +77,25 @@ public sealed class ResizeCenterCrop : IImageGeometry
 /// </summary>
 public sealed class RandomResizedCrop : IImageGeometry
 {
-    public RandomResizedCrop(int size, double scaleMin = 0.08, double scaleMax = 1.0, double ratioMin = 3.0 / 4, double ratioMax = 4.0 / 3)
+    public RandomResizedCrop(
+        int size,
+        double scaleMin = 0.08,
+        double scaleMax = 1.0,
+        double ratioMin = 3.0 / 4,
+        double ratioMax = 4.0 / 3
+    )
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
         if (!(scaleMin > 0 && scaleMin <= scaleMax && scaleMax <= 1))
-            throw new ArgumentOutOfRangeException(nameof(scaleMin), $"RandomResizedCrop: need 0 < scaleMin <= scaleMax <= 1, got ({scaleMin}, {scaleMax})");
+            throw new ArgumentOutOfRangeException(
+                nameof(scaleMin),
+                $"RandomResizedCrop: need 0 < scaleMin <= scaleMax <= 1, got ({scaleMin}, {scaleMax})"
+            );
         if (!(ratioMin > 0 && ratioMin <= ratioMax && double.IsFinite(ratioMax)))
-            throw new ArgumentOutOfRangeException(nameof(ratioMin), $"RandomResizedCrop: need 0 < ratioMin <= ratioMax, got ({ratioMin}, {ratioMax})");
+            throw new ArgumentOutOfRangeException(
+                nameof(ratioMin),
+                $"RandomResizedCrop: need 0 < ratioMin <= ratioMax, got ({ratioMin}, {ratioMax})"
+            );
         Size = size;
         ScaleMin = scaleMin;
         ScaleMax = scaleMax;
@@ -113,7 +130,8 @@ public sealed class RandomResizedCrop : IImageGeometry
             }
         }
         double inRatio = (double)imageWidth / imageHeight;
-        int cw, ch;
+        int cw,
+            ch;
         if (inRatio < RatioMin)
         {
             cw = imageWidth;

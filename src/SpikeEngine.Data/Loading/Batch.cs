@@ -46,5 +46,6 @@ public sealed class Batch
     public ReadOnlySpan<int> Indices => IndexBuffer.AsSpan(0, Count);
 
     /// <summary>Shape of <see cref="Images"/>: (N, C, H, W).</summary>
-    public (int N, int C, int H, int W) ImagesShape => (Count, SampleShape.Channels, SampleShape.Height, SampleShape.Width);
+    public (int N, int C, int H, int W) ImagesShape =>
+        (Count, SampleShape.Channels, SampleShape.Height, SampleShape.Width);
 }

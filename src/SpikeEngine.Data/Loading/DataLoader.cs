@@ -48,7 +48,9 @@ public sealed class DataLoader : IDisposable
         _dataset = dataset;
         _options = options;
         SampleShape = dataset.Shape.Validated(nameof(dataset));
-        StepsPerEpoch = options.DropLast ? dataset.Count / options.BatchSize : (dataset.Count + options.BatchSize - 1) / options.BatchSize;
+        StepsPerEpoch = options.DropLast
+            ? dataset.Count / options.BatchSize
+            : (dataset.Count + options.BatchSize - 1) / options.BatchSize;
         if (StepsPerEpoch == 0)
             throw new ArgumentException(
                 $"DataLoader: DropLast with BatchSize {options.BatchSize} leaves no batch of a {dataset.Count}-sample dataset",
@@ -61,7 +63,11 @@ public sealed class DataLoader : IDisposable
         _threads = new Thread[options.Workers];
         for (int i = 0; i < _threads.Length; i++)
         {
-            _threads[i] = new Thread(WorkerLoop) { IsBackground = true, Name = $"SpikeEngine.Data loader {i}" };
+            _threads[i] = new Thread(WorkerLoop)
+            {
+                IsBackground = true,
+                Name = $"SpikeEngine.Data loader {i}",
+            };
             _threads[i].Start();
         }
     }
@@ -110,7 +116,11 @@ public sealed class DataLoader : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfNegative(epoch);
         if (step < 0 || step > StepsPerEpoch)
-            throw new ArgumentOutOfRangeException(nameof(step), step, $"DataLoader.StartAt: step must be in [0, {StepsPerEpoch}], got {step}");
+            throw new ArgumentOutOfRangeException(
+                nameof(step),
+                step,
+                $"DataLoader.StartAt: step must be in [0, {StepsPerEpoch}], got {step}"
+            );
         int[] order = EpochOrder(_dataset.Count, _options.Seed, epoch, _options.Shuffle);
         lock (_gate)
         {
@@ -146,7 +156,9 @@ public sealed class DataLoader : IDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (!_started)
-                throw new InvalidOperationException("DataLoader: call StartAt(epoch, step) before reading batches");
+                throw new InvalidOperationException(
+                    "DataLoader: call StartAt(epoch, step) before reading batches"
+                );
             ReleaseHeldLocked();
             if (_nextToDeliver >= _endStep)
                 return false;
@@ -278,11 +290,18 @@ public sealed class DataLoader : IDisposable
         for (int i = 0; i < count; i++)
         {
             // Abandon a batch nobody will read (StartAt moved on, or the loader is closing).
-            if (_threads.Length > 0 && (Volatile.Read(ref _generation) != generation || Volatile.Read(ref _disposed)))
+            if (
+                _threads.Length > 0
+                && (Volatile.Read(ref _generation) != generation || Volatile.Read(ref _disposed))
+            )
                 return;
             int index = order[start + i];
             var random = SampleRandom.ForSample(_options.Seed, epoch, index);
-            int label = _dataset.ReadSample(index, batch.ImageBuffer.AsSpan(i * size, size), ref random);
+            int label = _dataset.ReadSample(
+                index,
+                batch.ImageBuffer.AsSpan(i * size, size),
+                ref random
+            );
             batch.LabelBuffer[i] = label;
             batch.IndexBuffer[i] = index;
         }

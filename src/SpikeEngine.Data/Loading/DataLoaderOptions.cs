@@ -24,10 +24,22 @@ public sealed record DataLoaderOptions
     internal void Validate()
     {
         if (BatchSize < 1)
-            throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, $"DataLoader: BatchSize must be at least 1, got {BatchSize}");
+            throw new ArgumentOutOfRangeException(
+                nameof(BatchSize),
+                BatchSize,
+                $"DataLoader: BatchSize must be at least 1, got {BatchSize}"
+            );
         if (Workers < 0 || Workers > 256)
-            throw new ArgumentOutOfRangeException(nameof(Workers), Workers, $"DataLoader: Workers must be in [0, 256], got {Workers}");
+            throw new ArgumentOutOfRangeException(
+                nameof(Workers),
+                Workers,
+                $"DataLoader: Workers must be in [0, 256], got {Workers}"
+            );
         if (Prefetch < 1 || Prefetch > 1024)
-            throw new ArgumentOutOfRangeException(nameof(Prefetch), Prefetch, $"DataLoader: Prefetch must be in [1, 1024], got {Prefetch}");
+            throw new ArgumentOutOfRangeException(
+                nameof(Prefetch),
+                Prefetch,
+                $"DataLoader: Prefetch must be in [1, 1024], got {Prefetch}"
+            );
     }
 }

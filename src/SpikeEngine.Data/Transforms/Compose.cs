@@ -28,7 +28,12 @@ public sealed class Compose : ITransform
         return input;
     }
 
-    public void Apply(ReadOnlySpan<float> source, SampleShape shape, Span<float> destination, ref SampleRandom random)
+    public void Apply(
+        ReadOnlySpan<float> source,
+        SampleShape shape,
+        Span<float> destination,
+        ref SampleRandom random
+    )
     {
         if (_transforms.Length == 0)
         {
@@ -51,7 +56,10 @@ public sealed class Compose : ITransform
             for (int i = 0; i < _transforms.Length; i++)
             {
                 SampleShape next = _transforms[i].OutputShape(shape);
-                Span<float> target = i == _transforms.Length - 1 ? destination : (i % 2 == 0 ? a : b).AsSpan(0, next.Size);
+                Span<float> target =
+                    i == _transforms.Length - 1
+                        ? destination
+                        : (i % 2 == 0 ? a : b).AsSpan(0, next.Size);
                 _transforms[i].Apply(current, shape, target, ref random);
                 current = target;
                 shape = next;

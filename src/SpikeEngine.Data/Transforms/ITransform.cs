@@ -14,5 +14,10 @@ public interface ITransform
     /// Writes the transformed <paramref name="source"/> (shape <paramref name="shape"/>) into
     /// <paramref name="destination"/> (shape <c>OutputShape(shape)</c>). The two spans must not overlap.
     /// </summary>
-    void Apply(ReadOnlySpan<float> source, SampleShape shape, Span<float> destination, ref SampleRandom random);
+    void Apply(
+        ReadOnlySpan<float> source,
+        SampleShape shape,
+        Span<float> destination,
+        ref SampleRandom random
+    );
 }

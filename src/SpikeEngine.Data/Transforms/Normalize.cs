@@ -22,9 +22,17 @@ public sealed class Normalize : ITransform
         for (int c = 0; c < std.Count; c++)
         {
             if (!(std[c] > 0) || !float.IsFinite(std[c]))
-                throw new ArgumentOutOfRangeException(nameof(std), std[c], $"Normalize: std[{c}] must be positive and finite");
+                throw new ArgumentOutOfRangeException(
+                    nameof(std),
+                    std[c],
+                    $"Normalize: std[{c}] must be positive and finite"
+                );
             if (!float.IsFinite(mean[c]))
-                throw new ArgumentOutOfRangeException(nameof(mean), mean[c], $"Normalize: mean[{c}] must be finite");
+                throw new ArgumentOutOfRangeException(
+                    nameof(mean),
+                    mean[c],
+                    $"Normalize: mean[{c}] must be finite"
+                );
             _inverseStd[c] = 1f / std[c];
         }
     }
@@ -33,10 +41,12 @@ public sealed class Normalize : ITransform
     public static Normalize Mnist => new([0.1307f], [0.3081f]);
 
     /// <summary>CIFAR-10 training-set statistics.</summary>
-    public static Normalize Cifar10 => new([0.4914f, 0.4822f, 0.4465f], [0.2470f, 0.2435f, 0.2616f]);
+    public static Normalize Cifar10 =>
+        new([0.4914f, 0.4822f, 0.4465f], [0.2470f, 0.2435f, 0.2616f]);
 
     /// <summary>CIFAR-100 training-set statistics.</summary>
-    public static Normalize Cifar100 => new([0.5071f, 0.4865f, 0.4409f], [0.2673f, 0.2564f, 0.2762f]);
+    public static Normalize Cifar100 =>
+        new([0.5071f, 0.4865f, 0.4409f], [0.2673f, 0.2564f, 0.2762f]);
 
     /// <summary>ImageNet statistics.</summary>
     public static Normalize ImageNet => new([0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]);
@@ -50,7 +60,12 @@ public sealed class Normalize : ITransform
         return input;
     }
 
-    public void Apply(ReadOnlySpan<float> source, SampleShape shape, Span<float> destination, ref SampleRandom random)
+    public void Apply(
+        ReadOnlySpan<float> source,
+        SampleShape shape,
+        Span<float> destination,
+        ref SampleRandom random
+    )
     {
         OutputShape(shape);
         int plane = shape.PlaneSize;

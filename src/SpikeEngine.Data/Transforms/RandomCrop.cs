@@ -35,7 +35,12 @@ public sealed class RandomCrop : ITransform
         return input with { Height = Height, Width = Width };
     }
 
-    public void Apply(ReadOnlySpan<float> source, SampleShape shape, Span<float> destination, ref SampleRandom random)
+    public void Apply(
+        ReadOnlySpan<float> source,
+        SampleShape shape,
+        Span<float> destination,
+        ref SampleRandom random
+    )
     {
         OutputShape(shape);
         // Window origin in padded coordinates, then in source coordinates.
@@ -99,13 +104,29 @@ public sealed class CenterCrop : ITransform
     public SampleShape OutputShape(SampleShape input)
     {
         if (input.Height < Height || input.Width < Width)
-            throw new ArgumentException($"CenterCrop: a {Height}x{Width} crop does not fit a {input.Height}x{input.Width} image");
+            throw new ArgumentException(
+                $"CenterCrop: a {Height}x{Width} crop does not fit a {input.Height}x{input.Width} image"
+            );
         return input with { Height = Height, Width = Width };
     }
 
-    public void Apply(ReadOnlySpan<float> source, SampleShape shape, Span<float> destination, ref SampleRandom random)
+    public void Apply(
+        ReadOnlySpan<float> source,
+        SampleShape shape,
+        Span<float> destination,
+        ref SampleRandom random
+    )
     {
         OutputShape(shape);
-        RandomCrop.CopyWindow(source, shape, destination, (shape.Height - Height) / 2, (shape.Width - Width) / 2, Height, Width, 0f);
+        RandomCrop.CopyWindow(
+            source,
+            shape,
+            destination,
+            (shape.Height - Height) / 2,
+            (shape.Width - Width) / 2,
+            Height,
+            Width,
+            0f
+        );
     }
 }

@@ -6,7 +6,11 @@ public sealed class RandomHorizontalFlip : ITransform
     public RandomHorizontalFlip(double probability = 0.5)
     {
         if (!(probability >= 0 && probability <= 1))
-            throw new ArgumentOutOfRangeException(nameof(probability), probability, "RandomHorizontalFlip: probability must be in [0, 1]");
+            throw new ArgumentOutOfRangeException(
+                nameof(probability),
+                probability,
+                "RandomHorizontalFlip: probability must be in [0, 1]"
+            );
         Probability = probability;
     }
 
@@ -14,7 +18,12 @@ public sealed class RandomHorizontalFlip : ITransform
 
     public SampleShape OutputShape(SampleShape input) => input;
 
-    public void Apply(ReadOnlySpan<float> source, SampleShape shape, Span<float> destination, ref SampleRandom random)
+    public void Apply(
+        ReadOnlySpan<float> source,
+        SampleShape shape,
+        Span<float> destination,
+        ref SampleRandom random
+    )
     {
         int size = shape.Size;
         // Always draw, so later transforms see the same stream whatever the probability.

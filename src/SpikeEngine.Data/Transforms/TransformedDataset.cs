@@ -44,5 +44,7 @@ public static class DatasetExtensions
 {
     /// <summary>Returns <paramref name="dataset"/> with <paramref name="transforms"/> applied in order on every read.</summary>
     public static IDataset WithTransforms(this IDataset dataset, params ITransform[] transforms) =>
-        transforms.Length == 1 ? new TransformedDataset(dataset, transforms[0]) : new TransformedDataset(dataset, new Compose(transforms));
+        transforms.Length == 1
+            ? new TransformedDataset(dataset, transforms[0])
+            : new TransformedDataset(dataset, new Compose(transforms));
 }
