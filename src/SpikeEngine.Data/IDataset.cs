@@ -24,11 +24,4 @@ public interface IDataset
     /// the same whichever thread reads it and whenever a run is resumed.
     /// </summary>
     int ReadSample(int index, Span<float> destination, ref SampleRandom random);
-
-    /// <summary>Reads a sample with the random stream of (seed 0, epoch 0, index).</summary>
-    int ReadSample(int index, Span<float> destination)
-    {
-        var random = SampleRandom.ForSample(0, 0, index);
-        return ReadSample(index, destination, ref random);
-    }
 }

@@ -17,7 +17,7 @@ public class CifarTests
         Assert.Equal(kind == CifarKind.Cifar10 ? 10 : 100, ds.NumClasses);
         var x = new float[3 * 32 * 32];
         // Sample 4 is record 1 of the second file.
-        int label = ((IDataset)ds).ReadSample(4, x);
+        int label = ds.ReadSample(4, x);
         Assert.Equal(1, label);
         Assert.Equal((1 + 0) / 255f, x[0], 6); // red (0, 0)
         Assert.Equal(((1 + 1024 + 33) % 256) / 255f, x[1024 + 33], 6); // green (1, 1)

@@ -20,7 +20,7 @@ public class IdxTests
         Assert.Equal(new SampleShape(1, 4, 3), ds.Shape);
         Assert.Equal(10, ds.NumClasses);
         var sample = new float[12];
-        int label = ((IDataset)ds).ReadSample(3, sample);
+        int label = ds.ReadSample(3, sample);
         Assert.Equal(3, label);
         for (int y = 0; y < 4; y++)
         for (int x = 0; x < 3; x++)

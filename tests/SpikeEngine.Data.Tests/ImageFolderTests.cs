@@ -27,11 +27,11 @@ public class ImageFolderTests
         Assert.Equal(new SampleShape(3, 8, 8), ds.Shape);
         Assert.Equal(["x.jpeg", "a.JPG", "b.png"], ds.Files.Select(Path.GetFileName));
         var x = new float[3 * 64];
-        Assert.Equal(0, ((IDataset)ds).ReadSample(0, x));
+        Assert.Equal(0, ds.ReadSample(0, x));
         AssertSolid(x, 64, Red, tolerance: 4);
-        Assert.Equal(2, ((IDataset)ds).ReadSample(1, x));
+        Assert.Equal(2, ds.ReadSample(1, x));
         AssertSolid(x, 64, Blue, tolerance: 4);
-        Assert.Equal(2, ((IDataset)ds).ReadSample(2, x));
+        Assert.Equal(2, ds.ReadSample(2, x));
         AssertSolid(x, 64, Blue, tolerance: 0); // PNG is lossless and the colour is flat
     }
 
@@ -132,9 +132,7 @@ public class ImageFolderTests
         string path = dir.File("c/cut." + ext);
         File.WriteAllBytes(path, full[..(full.Length / 2)]);
         var ds = new ImageFolderDataset(dir.Path, new Resize(8, 8));
-        var e = Assert.Throws<DataFormatException>(() =>
-            ((IDataset)ds).ReadSample(0, new float[3 * 64])
-        );
+        var e = Assert.Throws<DataFormatException>(() => ds.ReadSample(0, new float[3 * 64]));
         Assert.Equal(path, e.File);
         Assert.Contains(path, e.Message);
         Assert.Contains("truncated", e.Message);
@@ -148,17 +146,13 @@ public class ImageFolderTests
         string path = dir.File("c/text.png");
         File.WriteAllText(path, "this is not a PNG file at all");
         var ds = new ImageFolderDataset(dir.Path, new Resize(4, 4));
-        var e = Assert.Throws<DataFormatException>(() =>
-            ((IDataset)ds).ReadSample(0, new float[48])
-        );
+        var e = Assert.Throws<DataFormatException>(() => ds.ReadSample(0, new float[48]));
         Assert.Equal(path, e.File);
         Assert.Contains("expected JPEG or PNG", e.Message);
         File.WriteAllBytes(path, []);
         Assert.Contains(
             "empty",
-            Assert
-                .Throws<DataFormatException>(() => ((IDataset)ds).ReadSample(0, new float[48]))
-                .Message
+            Assert.Throws<DataFormatException>(() => ds.ReadSample(0, new float[48])).Message
         );
     }
 

@@ -42,6 +42,17 @@ public sealed class TransformedDataset : IDataset
 /// <summary>Composition helpers.</summary>
 public static class DatasetExtensions
 {
+    /// <summary>
+    /// Reads sample <paramref name="index"/> with the random stream of (seed 0, epoch 0, index):
+    /// a fixed, reproducible draw for evaluation and inspection.
+    /// </summary>
+    public static int ReadSample(this IDataset dataset, int index, Span<float> destination)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        var random = SampleRandom.ForSample(0, 0, index);
+        return dataset.ReadSample(index, destination, ref random);
+    }
+
     /// <summary>Returns <paramref name="dataset"/> with <paramref name="transforms"/> applied in order on every read.</summary>
     public static IDataset WithTransforms(this IDataset dataset, params ITransform[] transforms) =>
         transforms.Length == 1
