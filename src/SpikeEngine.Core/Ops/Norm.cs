@@ -24,15 +24,29 @@ public static partial class Ops
         if (x.Rank < 2)
             throw new ArgumentException($"{op}: x must be [N, C, ...], got {x.Shape}", nameof(x));
         var c = x.Shape[1];
-        foreach (var (name, t) in new[] { ("gamma", gamma), ("beta", beta), ("runningMean", runningMean), ("runningVar", runningVar) })
+        foreach (
+            var (name, t) in new[]
+            {
+                ("gamma", gamma),
+                ("beta", beta),
+                ("runningMean", runningMean),
+                ("runningVar", runningVar),
+            }
+        )
         {
             Check.Float(op, name, t);
             Check.SameDevice(op, "x", x, name, t);
             if (t.Rank != 1 || t.Shape[0] != c)
-                throw new ArgumentException($"{op}: '{name}' must have shape [{c}] (channels of x {x.Shape}), got {t.Shape}", name);
+                throw new ArgumentException(
+                    $"{op}: '{name}' must have shape [{c}] (channels of x {x.Shape}), got {t.Shape}",
+                    name
+                );
         }
         if (!(momentum >= 0f && momentum <= 1f))
-            throw new ArgumentException($"{op}: momentum must be in [0, 1], got {momentum}", nameof(momentum));
+            throw new ArgumentException(
+                $"{op}: momentum must be in [0, 1], got {momentum}",
+                nameof(momentum)
+            );
         if (!(eps > 0f))
             throw new ArgumentException($"{op}: eps must be positive, got {eps}", nameof(eps));
         var n = x.Shape[0];
@@ -56,7 +70,21 @@ public static partial class Ops
         var y = Tensor.EmptyLike(x);
         var mean = Tensor.Empty(new Shape(c), x.Device);
         var invStd = Tensor.Empty(new Shape(c), x.Device);
-        x.Backend.BatchNormTrain(x, gamma, beta, y, mean, invStd, runningMean, runningVar, n, c, inner, momentum, eps);
+        x.Backend.BatchNormTrain(
+            x,
+            gamma,
+            beta,
+            y,
+            mean,
+            invStd,
+            runningMean,
+            runningVar,
+            n,
+            c,
+            inner,
+            momentum,
+            eps
+        );
         if (Autograd.IsNeeded(x, gamma, beta))
             Autograd.Record(y, new BatchNormNode(x, gamma, beta, mean, invStd, n, c, inner));
         mean.Dispose();
@@ -65,7 +93,15 @@ public static partial class Ops
     }
 
     // Eval mode: an affine map whose gradient reaches x, γ and β (running stats are constants).
-    private static Tensor ChannelAffineEval(Tensor x, Tensor gamma, Tensor beta, Tensor scale, Tensor shift, Tensor runningMean, Tensor std)
+    private static Tensor ChannelAffineEval(
+        Tensor x,
+        Tensor gamma,
+        Tensor beta,
+        Tensor scale,
+        Tensor shift,
+        Tensor runningMean,
+        Tensor std
+    )
     {
         var y = Tensor.EmptyLike(x);
         var outer = x.Shape[0];
@@ -73,7 +109,10 @@ public static partial class Ops
         var inner = (int)x.Shape.Product(2, x.Rank);
         x.Backend.ChannelAffine(x, scale, shift, outer, c, inner, y);
         if (Autograd.IsNeeded(x, gamma, beta))
-            Autograd.Record(y, new BatchNormEvalNode(x, gamma, beta, runningMean, std, outer, c, inner));
+            Autograd.Record(
+                y,
+                new BatchNormEvalNode(x, gamma, beta, runningMean, std, outer, c, inner)
+            );
         return y;
     }
 
@@ -87,7 +126,16 @@ public static partial class Ops
             _c,
             _inner;
 
-        public BatchNormEvalNode(Tensor x, Tensor gamma, Tensor beta, Tensor mean, Tensor std, int outer, int c, int inner)
+        public BatchNormEvalNode(
+            Tensor x,
+            Tensor gamma,
+            Tensor beta,
+            Tensor mean,
+            Tensor std,
+            int outer,
+            int c,
+            int inner
+        )
             : base("batch_norm_eval", x, gamma, beta)
         {
             _x = Save(x);
@@ -140,7 +188,16 @@ public static partial class Ops
             _c,
             _inner;
 
-        public BatchNormNode(Tensor x, Tensor gamma, Tensor beta, Tensor mean, Tensor invStd, int n, int c, int inner)
+        public BatchNormNode(
+            Tensor x,
+            Tensor gamma,
+            Tensor beta,
+            Tensor mean,
+            Tensor invStd,
+            int n,
+            int c,
+            int inner
+        )
             : base("batch_norm", x, gamma, beta)
         {
             _x = Save(x);
@@ -157,7 +214,12 @@ public static partial class Ops
             var gg = Tensor.Empty(new Shape(_c), g.Device);
             var gb = Tensor.Empty(new Shape(_c), g.Device);
             g.Backend.BatchNormBackward(_x, g, _gamma, _mean, _invStd, gx, gg, gb, _n, _c, _inner);
-            return [Inputs[0]!.RequiresGrad ? gx : Drop(gx), Inputs[1]!.RequiresGrad ? gg : Drop(gg), Inputs[2]!.RequiresGrad ? gb : Drop(gb)];
+            return
+            [
+                Inputs[0]!.RequiresGrad ? gx : Drop(gx),
+                Inputs[1]!.RequiresGrad ? gg : Drop(gg),
+                Inputs[2]!.RequiresGrad ? gb : Drop(gb),
+            ];
         }
 
         private static Tensor? Drop(Tensor t)
