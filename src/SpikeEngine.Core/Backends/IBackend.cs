@@ -235,6 +235,42 @@ public interface IBackend
     // -- random ---------------------------------------------------------------------------
     /// <summary>Counter-based random fill: the value at index i depends only on (seed, i).</summary>
     void FillRandom(Tensor y, RandomKind kind, float a, float b, ulong seed);
+
+    // -- neurons --------------------------------------------------------------------------
+    /// <summary>
+    /// Fused IF/LIF/PLIF scan over time (ARCHITECTURE.md section 4): x (T, M); v0 (M) or null for
+    /// the rest state <see cref="NeuronSpec.Rest"/>; w (1) PLIF's weight (k = sigmoid(w)), else null.
+    /// Writes spikes (T, M), the pre-spike membrane h (T, M) in float32, bfloat16 or float16 (null:
+    /// not kept), vLast (M), and the number of spikes into spikeCount (int32 [1]) when given.
+    /// </summary>
+    void NeuronForward(
+        in NeuronSpec spec,
+        Tensor x,
+        Tensor? v0,
+        Tensor? w,
+        Tensor spikes,
+        Tensor? h,
+        Tensor vLast,
+        Tensor? spikeCount
+    );
+
+    /// <summary>
+    /// Reverse-time recurrence of <see cref="NeuronForward"/> from the saved h (T, M): given
+    /// gSpikes (T, M) and gvLast (M) (either may be null for zero), writes gx (T, M), gv0 (M)
+    /// when given, and gw = dL/dw (1) for PLIF when given (overwritten). v0 and w are the
+    /// forward's (PLIF needs V_{t-1} and k).
+    /// </summary>
+    void NeuronBackward(
+        in NeuronSpec spec,
+        Tensor h,
+        Tensor? v0,
+        Tensor? w,
+        Tensor? gSpikes,
+        Tensor? gvLast,
+        Tensor gx,
+        Tensor? gv0,
+        Tensor? gw
+    );
 }
 
 /// <summary>Distributions for <see cref="IBackend.FillRandom"/>.</summary>
