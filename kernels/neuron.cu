@@ -46,8 +46,10 @@ __device__ inline float neuron_reset(int hard_reset, float h, float s, float v_t
 // ----------------------------------------------------------------------------
 // forward
 
+// __noinline__: NVRTC 11.8 crashes (unbounded recursion) compiling these templates for sm_90
+// when they are inlined into the entry wrappers. A call per thread costs nothing beside T steps.
 template <typename HT>
-__device__ void neuron_fwd(const float* __restrict__ x_seq, const float* __restrict__ v0,
+__device__ __noinline__ void neuron_fwd(const float* __restrict__ x_seq, const float* __restrict__ v0,
                            const float* __restrict__ plif_w, float* __restrict__ s_seq,
                            HT* __restrict__ h_seq, float* __restrict__ v_seq, float* __restrict__ v_last,
                            int T, int M, int kind, int hard_reset, int decay_input, float inv_tau,
@@ -79,7 +81,7 @@ __device__ void neuron_fwd(const float* __restrict__ x_seq, const float* __restr
 //   or -(V_{t-1} - Vr*), and dL/dw = k (1 - k) dL/dk (block reduction, one atomicAdd per block).
 
 template <typename HT>
-__device__ void neuron_bwd(const float* __restrict__ grad_s_seq, const float* __restrict__ grad_v_seq,
+__device__ __noinline__ void neuron_bwd(const float* __restrict__ grad_s_seq, const float* __restrict__ grad_v_seq,
                            const float* __restrict__ grad_v_last, const HT* __restrict__ h_seq,
                            const float* __restrict__ v0, const float* __restrict__ plif_w,
                            float* __restrict__ grad_x_seq, float* __restrict__ grad_v0,

@@ -79,6 +79,55 @@ public static unsafe class NvrtcCompiler
         IEnumerable<string>? extraOptions = null
     )
     {
+        // NVRTC's front end and ptxas recurse deeply: on a thread-pool thread's small stack they
+        // overflow and take the process down. Compile on a thread with a generous stack.
+        NvrtcOutput? result = null;
+        Exception? error = null;
+        var thread = new Thread(
+            () =>
+            {
+                try
+                {
+                    result = CompileOnThisThread(
+                        file,
+                        source,
+                        headers,
+                        target,
+                        ptxasVerbose,
+                        extraOptions
+                    );
+                }
+                catch (Exception e)
+                {
+                    error = e;
+                }
+            },
+            CompileStackBytes
+        )
+        {
+            Name = $"nvrtc {file} {target}",
+        };
+        thread.Start();
+        thread.Join();
+        if (error is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(error).Throw();
+        }
+        return result!;
+    }
+
+    /// <summary>Stack size of the compiling thread (NVRTC needs far more than a thread-pool thread has).</summary>
+    public const int CompileStackBytes = 256 << 20;
+
+    private static NvrtcOutput CompileOnThisThread(
+        string file,
+        string source,
+        IReadOnlyDictionary<string, string> headers,
+        string target,
+        bool ptxasVerbose,
+        IEnumerable<string>? extraOptions
+    )
+    {
         var isCubin = target.StartsWith("sm_", StringComparison.Ordinal);
         if (!isCubin && !target.StartsWith("compute_", StringComparison.Ordinal))
         {

@@ -114,7 +114,7 @@ public static partial class PtxInspector
     [GeneratedRegex(@"Used (\d+) registers")]
     private static partial Regex RegistersRegex();
 
-    /// <summary>Parses the ptxas <c>-v</c> lines of an NVRTC log into one report per entry function.</summary>
+    /// <summary>Parses the ptxas <c>-v</c> lines of an NVRTC log into one report per function (entries and called device functions).</summary>
     public static IReadOnlyList<PtxasFunctionReport> ParsePtxasLog(string log)
     {
         var byName = new Dictionary<string, PtxasFunctionReport>(StringComparer.Ordinal);
@@ -141,7 +141,14 @@ public static partial class PtxInspector
             }
             else if ((m = PropertiesRegex().Match(line)).Success)
             {
-                current = byName.ContainsKey(m.Groups[1].Value) ? m.Groups[1].Value : null;
+                // entries were announced by "Compiling entry function"; device functions
+                // (__noinline__) appear only here, and their spills count too
+                current = m.Groups[1].Value;
+                if (!byName.ContainsKey(current))
+                {
+                    order.Add(current);
+                    byName[current] = new PtxasFunctionReport(current, "", 0, 0, 0, 0);
+                }
             }
             else if (current is not null && (m = FrameRegex().Match(line)).Success)
             {
