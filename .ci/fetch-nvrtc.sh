@@ -30,6 +30,7 @@ opts=(
     -o "APT::Architecture=amd64"
     -o "APT::Architectures=amd64"
     -o "Debug::NoLocking=1"
+    -o "APT::Sandbox::User=root"
 )
 apt-get "${opts[@]}" -qq update >&2
 (cd "$apt_dir/debs" && apt-get "${opts[@]}" -qq download libnvrtc11.2 libnvrtc-builtins11.8 >&2)
