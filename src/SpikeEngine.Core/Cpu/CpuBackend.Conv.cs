@@ -1,0 +1,185 @@
+using System.Buffers;
+using System.Numerics.Tensors;
+
+namespace SpikeEngine.Cpu;
+
+public sealed partial class CpuBackend
+{
+    // Samples are split across cores; each worker owns one column buffer (and, for the weight
+    // gradient, one partial sum), and every GEMM is single-threaded.
+    private static void ForSampleChunks(int n, Action<int, int, int> body)
+    {
+        var workers = Math.Min(n, Par.Workers);
+        var per = (n + workers - 1) / workers;
+        Parallel.For(
+            0,
+            workers,
+            new ParallelOptions { MaxDegreeOfParallelism = workers },
+            w =>
+            {
+                var s = w * per;
+                var e = Math.Min(n, s + per);
+                if (s < e)
+                    body(w, s, e);
+            }
+        );
+    }
+
+    public void Conv2dForward(Tensor x, Tensor w, Tensor y, in ConvGeometry g)
+    {
+        var geo = g;
+        var xa = ArrayOf(x);
+        var wa = ArrayOf(w);
+        var ya = ArrayOf(y);
+        int xo = (int)x.Offset,
+            wo = (int)w.Offset,
+            yo = (int)y.Offset;
+        int ckk = g.C * g.KH * g.KW,
+            hw = g.OutH * g.OutW,
+            inPlane = g.C * g.H * g.W;
+        var identity = Im2Col.IsIdentity(g);
+        ForSampleChunks(
+            g.N,
+            (_, s, e) =>
+            {
+                var col = identity ? null : ArrayPool<float>.Shared.Rent(ckk * hw);
+                for (var i = s; i < e; i++)
+                {
+                    var xs = new ReadOnlySpan<float>(xa, xo + i * inPlane, inPlane);
+                    ReadOnlySpan<float> cs = xs;
+                    if (col is not null)
+                    {
+                        Im2Col.Unfold(xs, col, geo);
+                        cs = col.AsSpan(0, ckk * hw);
+                    }
+                    Cpu.Gemm.Run(
+                        false,
+                        false,
+                        geo.K,
+                        hw,
+                        ckk,
+                        1f,
+                        new ReadOnlySpan<float>(wa, wo, geo.K * ckk),
+                        ckk,
+                        cs,
+                        hw,
+                        0f,
+                        new Span<float>(ya, yo + i * geo.K * hw, geo.K * hw),
+                        hw
+                    );
+                }
+                if (col is not null)
+                    ArrayPool<float>.Shared.Return(col);
+            }
+        );
+    }
+
+    public void Conv2dBackwardData(Tensor gy, Tensor w, Tensor gx, in ConvGeometry g)
+    {
+        var geo = g;
+        var ga = ArrayOf(gy);
+        var wa = ArrayOf(w);
+        var xa = ArrayOf(gx);
+        int go = (int)gy.Offset,
+            wo = (int)w.Offset,
+            xo = (int)gx.Offset;
+        int ckk = g.C * g.KH * g.KW,
+            hw = g.OutH * g.OutW,
+            inPlane = g.C * g.H * g.W;
+        var identity = Im2Col.IsIdentity(g);
+        ForSampleChunks(
+            g.N,
+            (_, s, e) =>
+            {
+                var col = identity ? null : ArrayPool<float>.Shared.Rent(ckk * hw);
+                for (var i = s; i < e; i++)
+                {
+                    var dst = new Span<float>(xa, xo + i * inPlane, inPlane);
+                    var target = col is null ? dst : col.AsSpan(0, ckk * hw);
+                    Cpu.Gemm.Run(
+                        true,
+                        false,
+                        ckk,
+                        hw,
+                        geo.K,
+                        1f,
+                        new ReadOnlySpan<float>(wa, wo, geo.K * ckk),
+                        ckk,
+                        new ReadOnlySpan<float>(ga, go + i * geo.K * hw, geo.K * hw),
+                        hw,
+                        0f,
+                        target,
+                        hw
+                    );
+                    if (col is not null)
+                    {
+                        dst.Clear();
+                        Im2Col.Fold(col.AsSpan(0, ckk * hw), dst, geo);
+                    }
+                }
+                if (col is not null)
+                    ArrayPool<float>.Shared.Return(col);
+            }
+        );
+    }
+
+    public void Conv2dBackwardFilter(Tensor x, Tensor gy, Tensor gw, in ConvGeometry g)
+    {
+        var geo = g;
+        var xa = ArrayOf(x);
+        var ga = ArrayOf(gy);
+        int xo = (int)x.Offset,
+            go = (int)gy.Offset;
+        int ckk = g.C * g.KH * g.KW,
+            hw = g.OutH * g.OutW,
+            inPlane = g.C * g.H * g.W,
+            wn = g.K * ckk;
+        var identity = Im2Col.IsIdentity(g);
+        var workers = Math.Min(g.N, Par.Workers);
+        var partials = new float[workers][];
+        ForSampleChunks(
+            g.N,
+            (wi, s, e) =>
+            {
+                var acc = partials[wi] = ArrayPool<float>.Shared.Rent(wn);
+                var col = identity ? null : ArrayPool<float>.Shared.Rent(ckk * hw);
+                for (var i = s; i < e; i++)
+                {
+                    var xs = new ReadOnlySpan<float>(xa, xo + i * inPlane, inPlane);
+                    ReadOnlySpan<float> cs = xs;
+                    if (col is not null)
+                    {
+                        Im2Col.Unfold(xs, col, geo);
+                        cs = col.AsSpan(0, ckk * hw);
+                    }
+                    Cpu.Gemm.Run(
+                        false,
+                        true,
+                        geo.K,
+                        ckk,
+                        hw,
+                        1f,
+                        new ReadOnlySpan<float>(ga, go + i * geo.K * hw, geo.K * hw),
+                        hw,
+                        cs,
+                        hw,
+                        i == s ? 0f : 1f,
+                        acc.AsSpan(0, wn),
+                        ckk
+                    );
+                }
+                if (col is not null)
+                    ArrayPool<float>.Shared.Return(col);
+            }
+        );
+        var dst = gw.Span();
+        dst.Clear();
+        foreach (var p in partials)
+        {
+            if (p is null)
+                continue;
+            TensorPrimitives.Add(dst, p.AsSpan(0, wn), dst);
+            ArrayPool<float>.Shared.Return(p);
+        }
+    }
+}

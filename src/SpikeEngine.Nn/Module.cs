@@ -1,0 +1,145 @@
+namespace SpikeEngine.Nn;
+
+/// <summary>
+/// Base of every layer, neuron and model: a tree of named child modules holding named
+/// parameters and buffers, a train/eval mode, and membrane state that <see cref="ResetState"/>
+/// clears across the tree.
+/// </summary>
+public abstract class Module : IDisposable
+{
+    private readonly List<(string Name, Module Module)> _children = [];
+    private readonly List<(string Name, Tensor Tensor)> _parameters = [];
+    private readonly List<(string Name, Tensor Tensor)> _buffers = [];
+
+    /// <summary>True in training mode (the default).</summary>
+    public bool IsTraining { get; private set; } = true;
+
+    /// <summary>Registers a child module under <paramref name="name"/> and returns it.</summary>
+    protected T Child<T>(string name, T module)
+        where T : Module
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        if (_children.Any(c => c.Name == name))
+            throw new ArgumentException($"{GetType().Name}: child '{name}' is registered twice", nameof(name));
+        _children.Add((name, module));
+        return module;
+    }
+
+    /// <summary>Registers a learnable parameter (a leaf requiring grad, outside every scope).</summary>
+    protected Tensor Parameter(string name, Tensor value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        TensorScope.Unscoped(value);
+        value.RequiresGrad = true;
+        value.Name ??= name;
+        _parameters.Add((name, value));
+        return value;
+    }
+
+    /// <summary>Registers a non-learnable state tensor saved in checkpoints (BN running stats).</summary>
+    protected Tensor Buffer(string name, Tensor value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        TensorScope.Unscoped(value);
+        value.Name ??= name;
+        _buffers.Add((name, value));
+        return value;
+    }
+
+    /// <summary>Direct children with their names.</summary>
+    public IEnumerable<(string Name, Module Module)> Children() => _children;
+
+    /// <summary>Every module in the tree (this first) with dotted names.</summary>
+    public IEnumerable<(string Name, Module Module)> NamedModules(string prefix = "")
+    {
+        yield return (prefix, this);
+        foreach (var (name, child) in _children)
+        {
+            foreach (var m in child.NamedModules(Join(prefix, name)))
+                yield return m;
+        }
+    }
+
+    /// <summary>Every parameter in the tree with dotted names (<c>layer1.0.conv1.weight</c>).</summary>
+    public IEnumerable<(string Name, Tensor Tensor)> NamedParameters()
+    {
+        foreach (var (prefix, m) in NamedModules())
+        {
+            foreach (var (name, p) in m._parameters)
+                yield return (Join(prefix, name), p);
+        }
+    }
+
+    /// <summary>Every buffer in the tree with dotted names.</summary>
+    public IEnumerable<(string Name, Tensor Tensor)> NamedBuffers()
+    {
+        foreach (var (prefix, m) in NamedModules())
+        {
+            foreach (var (name, b) in m._buffers)
+                yield return (Join(prefix, name), b);
+        }
+    }
+
+    /// <summary>The parameters of the tree.</summary>
+    public IEnumerable<Tensor> Parameters() => NamedParameters().Select(p => p.Tensor);
+
+    /// <summary>Total number of learnable scalars.</summary>
+    public long ParameterCount() => Parameters().Sum(p => p.Numel);
+
+    /// <summary>Sets training (true) or evaluation mode across the tree.</summary>
+    public Module Train(bool training = true)
+    {
+        foreach (var (_, m) in NamedModules())
+            m.IsTraining = training;
+        return this;
+    }
+
+    /// <summary>Evaluation mode across the tree.</summary>
+    public Module Eval() => Train(false);
+
+    /// <summary>Clears membrane state across the tree (call between samples/batches).</summary>
+    public void ResetState()
+    {
+        foreach (var (_, m) in NamedModules())
+            m.ResetOwnState();
+    }
+
+    /// <summary>Detaches membrane state from the graph across the tree (truncated BPTT).</summary>
+    public void DetachState()
+    {
+        foreach (var (_, m) in NamedModules())
+            m.DetachOwnState();
+    }
+
+    /// <summary>Clears this module's own state; stateful modules override.</summary>
+    protected virtual void ResetOwnState() { }
+
+    /// <summary>Detaches this module's own state; stateful modules override.</summary>
+    protected virtual void DetachOwnState() { }
+
+    /// <summary>Drops every parameter's gradient.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var p in Parameters())
+        {
+            p.Grad?.Dispose();
+            p.Grad = null;
+        }
+    }
+
+    /// <summary>Disposes parameters, buffers and state across the tree.</summary>
+    public void Dispose()
+    {
+        foreach (var (_, m) in NamedModules().ToList())
+        {
+            m.ResetOwnState();
+            foreach (var (_, p) in m._parameters)
+                p.Dispose();
+            foreach (var (_, b) in m._buffers)
+                b.Dispose();
+        }
+        GC.SuppressFinalize(this);
+    }
+
+    private static string Join(string prefix, string name) => prefix.Length == 0 ? name : prefix + "." + name;
+}
