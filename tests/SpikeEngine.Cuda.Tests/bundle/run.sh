@@ -22,7 +22,7 @@ for p in "${prefixes[@]}"; do
 done
 export SPIKEENGINE_CUDA_LIB_DIRS="${SPIKEENGINE_CUDA_LIB_DIRS:+$SPIKEENGINE_CUDA_LIB_DIRS:}$dirs"
 export LD_LIBRARY_PATH="$dirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-export SPIKEENGINE_KERNEL_CACHE="${SPIKEENGINE_KERNEL_CACHE:-$out/kernel-cache}"
+export SPIKEENGINE_KERNEL_CACHE="${SPIKEENGINE_KERNEL_CACHE:-${TMPDIR:-/tmp}/spikeengine-kernels}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_gcServer=0
 
 log="$out/cuda-tests.log"
