@@ -41,13 +41,12 @@ function Invoke-Test {
         $name = $p.BaseName
         $exe = Join-Path $p.DirectoryName "bin/$Configuration/net10.0/$name.dll"
         Write-Host "== $name" -ForegroundColor Cyan
-        $out = & dotnet $exe -noColor 2>&1
+        $out = & dotnet $exe --no-ansi 2>&1
         $code = $LASTEXITCODE
         $out | ForEach-Object { Write-Host $_ }
         $text = ($out | Out-String)
-        if ($text -match 'Total:\s*(\d+),\s*Errors:\s*(\d+),\s*Failed:\s*(\d+),\s*Skipped:\s*(\d+),\s*Not Run:\s*(\d+)') {
-            $total = [int]$Matches[1]; $f = [int]$Matches[3] + [int]$Matches[2]; $s = [int]$Matches[4] + [int]$Matches[5]
-            $failed += $f; $skipped += $s; $passed += $total - [int]$Matches[3] - $s
+        if ($text -match 'total:\s*(\d+)\s+failed:\s*(\d+)\s+succeeded:\s*(\d+)\s+skipped:\s*(\d+)') {
+            $failed += [int]$Matches[2]; $passed += [int]$Matches[3]; $skipped += [int]$Matches[4]
         } else { $bad += "$name (no summary)" }
         if ($code -ne 0) { $bad += "$name (exit $code)" }
     }
