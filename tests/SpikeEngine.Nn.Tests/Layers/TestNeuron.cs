@@ -16,10 +16,13 @@ internal sealed class TestSpikeNeuron : NeuronNode
         using var u = x - 1f;
         using var scaled = u * 4f;
         using var soft = scaled.Sigmoid();
-        using var hard = GradMode.NoGrad();
-        using var step = u.Heaviside();
-        using var diff = step - soft;
-        hard.Dispose();
-        return soft + diff;
+        Tensor diff; // Θ(u) − σ(4u), a constant: gradients flow through `soft` only
+        using (GradMode.NoGrad())
+        {
+            using var step = u.Heaviside();
+            diff = step - soft;
+        }
+        using (diff)
+            return soft + diff;
     }
 }
