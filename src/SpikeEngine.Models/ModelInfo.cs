@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using SpikeEngine.Nn;
 
 namespace SpikeEngine.Models;
@@ -8,14 +9,17 @@ namespace SpikeEngine.Models;
 /// engine's autograd keeps for backward (float32) for one sample and one step; training
 /// activation memory scales linearly in T and batch (<see cref="ActivationBytes"/>).
 /// </summary>
+/// <remarks>Serialises (System.Text.Json) with the snake_case keys of <c>spike models --json</c>.</remarks>
 public sealed record ModelSummary(
-    string Name,
-    Family Family,
-    int Depth,
-    long Parameters,
-    long NeuronElementsPerStep,
-    int NeuronLayers,
-    long SavedBytesPerSampleStep
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("family")]
+    [property: JsonConverter(typeof(JsonStringEnumConverter<Family>))]
+        Family Family,
+    [property: JsonPropertyName("depth")] int Depth,
+    [property: JsonPropertyName("parameters")] long Parameters,
+    [property: JsonPropertyName("neuron_elements_per_step")] long NeuronElementsPerStep,
+    [property: JsonPropertyName("neuron_layers")] int NeuronLayers,
+    [property: JsonPropertyName("saved_bytes_per_sample_step")] long SavedBytesPerSampleStep
 )
 {
     /// <summary>Estimated activation memory of a training step at <paramref name="timeSteps"/> and <paramref name="batch"/>.</summary>
