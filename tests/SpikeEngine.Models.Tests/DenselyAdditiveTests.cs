@@ -112,16 +112,6 @@ public class DenselyAdditiveTests
         using var scope = TensorScope.Begin();
         var x = Tensor.Normal([2, 2, 4, 8, 8], seed: 5);
         var y = stage.Forward(x);
-        using var fresh = new DaBlock(
-            BlockKind.Basic,
-            Activation.Pre,
-            4,
-            8,
-            2,
-            Neuron,
-            Seed,
-            DownsampleKind.Additive
-        );
         var d = b0.Downsample!.Forward(x);
         Assert.Equal(d.ToArray(), y.ToArray());
         Assert.Throws<ArgumentException>(() =>
