@@ -11,7 +11,7 @@ namespace SpikeEngine.Models.Tests;
 /// </summary>
 public class DenselyAdditiveTests
 {
-    private static readonly Func<NeuronNode> Neuron = () => new TestSpikeNeuron();
+    private static readonly Func<NeuronNode> Neuron = () => new LifNode();
 
     private static float[] InputGradient(Layer stage, int channels, out float[] upstream)
     {

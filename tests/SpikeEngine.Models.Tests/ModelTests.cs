@@ -5,7 +5,7 @@ namespace SpikeEngine.Models.Tests;
 
 public class ParameterCountTests
 {
-    private static readonly Func<NeuronNode> Neuron = () => new TestSpikeNeuron();
+    private static readonly Func<NeuronNode> Neuron = () => new LifNode();
 
     [Theory]
     [InlineData(18, 11_689_512L)]
@@ -131,7 +131,7 @@ public class RegistryTests
     {
         using var sew = ModelRegistry.Create(
             "sew-resnet18",
-            new ModelOptions { Neuron = () => new TestSpikeNeuron() }
+            new ModelOptions { Neuron = () => new LifNode() }
         );
         var names = sew.NamedParameters().Select(p => p.Name).ToHashSet();
         foreach (
@@ -162,7 +162,7 @@ public class RegistryTests
         var o = new ModelOptions
         {
             NumClasses = 10,
-            Neuron = () => new TestSpikeNeuron(),
+            Neuron = () => new LifNode(),
             Seed = 3,
         };
         using var a = ModelRegistry.Create("danet-post-resnet19", o);

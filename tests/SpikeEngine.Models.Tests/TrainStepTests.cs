@@ -39,7 +39,7 @@ public class TrainStepTests
         {
             NumClasses = classes,
             Stem = Stem.Cifar,
-            Neuron = () => new TestSpikeNeuron(),
+            Neuron = () => new LifNode(),
             Downsample = downsample,
             Seed = 1,
         };
@@ -86,7 +86,7 @@ public class TrainStepTests
         {
             NumClasses = 10,
             Stem = Stem.Cifar,
-            Neuron = () => new TestSpikeNeuron(),
+            Neuron = () => new LifNode(),
             Connect = connect,
         };
         using var model = ModelRegistry.Create("sew-resnet18", options);

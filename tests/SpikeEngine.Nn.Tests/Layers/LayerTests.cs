@@ -147,7 +147,7 @@ public class LayerTests
         var net = new Sequential(
             new Conv2d(2, 4, 7, 2, 3, seed: 1),
             new BatchNorm2d(4),
-            new TestSpikeNeuron(),
+            new LifNode(),
             new MaxPool2d(3, 2, 1),
             new AdaptiveAvgPool2d(1, 1),
             new Flatten(2),
