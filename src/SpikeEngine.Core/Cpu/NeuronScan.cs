@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace SpikeEngine.Cpu;
@@ -124,6 +125,7 @@ internal static class NeuronScan
     }
 
     // One time step over a row of n neurons: v (membrane) is updated in place. Returns the spike count.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static long Step(
         in Consts c,
         ReadOnlySpan<float> xs,
@@ -272,6 +274,7 @@ internal static class NeuronScan
 
     // One reverse step over a row: g (carried dL/dH_{t+1}) becomes dL/dH_t. gs, gvDirect and vPrev
     // may be empty (no spike gradient, no direct V gradient, no dL/dk). Returns this row's dL/dk.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double StepBack(
         in Consts c,
         ReadOnlySpan<float> hs,
@@ -347,6 +350,7 @@ internal static class NeuronScan
     }
 
     // V = reset(H) in place-capable form (src may alias dst).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ResetInto(in Consts c, ReadOnlySpan<float> hs, Span<float> dst)
     {
         var n = dst.Length;
@@ -398,6 +402,7 @@ internal static class NeuronScan
     }
 
     /// <summary>float32 → bfloat16, round to nearest even, NaN kept quiet (as <see cref="Half16.ToBFloat16"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ToBFloat16(ReadOnlySpan<float> src, Span<ushort> dst)
     {
         var w = Vector<uint>.Count;
@@ -425,6 +430,7 @@ internal static class NeuronScan
     }
 
     /// <summary>bfloat16 → float32 (exact).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void FromBFloat16(ReadOnlySpan<ushort> src, Span<float> dst)
     {
         var w = Vector<ushort>.Count;

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace SpikeEngine.Nn;
 
@@ -20,6 +21,7 @@ public sealed class SigmoidSurrogate(float alpha = 4f) : Surrogate("Surrogate.Si
         return Alpha * s * (1.0 - s);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Gradient(ReadOnlySpan<float> x, Span<float> psi)
     {
         TensorPrimitives.Multiply(x, Alpha, psi);
