@@ -61,6 +61,7 @@ public class DenselyAdditiveTests
             .ToArray();
         using var stage = new DaStage(blocks);
         var full = InputGradient(stage, 4, out var upstream);
+        stage.ResetState(); // the neurons' membrane still belongs to the first (released) graph
 
         using var scope = TensorScope.Begin();
         var x = Tensor.Normal([2, 2, 4, 8, 8], mean: 0.5f, seed: 21, requiresGrad: true);

@@ -86,12 +86,15 @@ public class TrainStepTests
         {
             NumClasses = 10,
             Stem = Stem.Cifar,
-            Neuron = () => new LifNode(),
+            // AND passes a spike only where both operands fire: a low threshold keeps the deep
+            // stream active at initialisation so every layer sees gradient.
+            Neuron = () => new LifNode(vThreshold: 0.2f),
             Connect = connect,
         };
         using var model = ModelRegistry.Create("sew-resnet18", options);
         using var scope = TensorScope.Begin();
-        var y = model.Forward(Tensor.Normal([2, 2, 3, 32, 32], seed: 4));
+        // Strong input so LIF neurons (τ = 2 halves the charge) fire at initialisation.
+        var y = model.Forward(Tensor.Normal([2, 2, 3, 32, 32], 0f, 4f, seed: 4));
         var loss = y.Square().Mean();
         loss.Backward();
         Assert.True(float.IsFinite(loss.Item()));
