@@ -1,0 +1,4 @@
+using System.CommandLine;
+using SpikeEngine.Cli;
+
+return Spike.Run(args, Console.Out, Console.Error);

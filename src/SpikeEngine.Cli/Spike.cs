@@ -1,0 +1,109 @@
+using System.CommandLine;
+using System.Reflection;
+
+namespace SpikeEngine.Cli;
+
+/// <summary>A command-line mistake: printed as one line, exit code 2.</summary>
+public sealed class UsageException(string message) : Exception(message);
+
+/// <summary>The <c>spike</c> command: parsing, dispatch, and the exit-code contract.</summary>
+public static class Spike
+{
+    public const int Success = 0;
+    public const int RuntimeFailure = 1;
+    public const int UsageError = 2;
+
+    public const string ExitCodes =
+        "Exit codes: 0 success, 1 runtime failure (one line; --verbose adds the stack trace), 2 usage error.";
+
+    public static readonly Option<bool> Verbose = new("--verbose")
+    {
+        Description = "Print stack traces of runtime errors.",
+        Recursive = true,
+    };
+
+    public static string Version =>
+        typeof(Spike)
+            .Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()
+            ?.InformationalVersion.Split('+')[0]
+        ?? "unknown";
+
+    public static RootCommand Build(TextWriter stdout)
+    {
+        var root = new RootCommand(
+            $"spike {Version}: train and evaluate spiking neural networks with SpikeEngine. {ExitCodes}"
+        );
+        root.Options.Add(Verbose);
+        root.Subcommands.Add(TrainCommand.Build(stdout));
+        root.Subcommands.Add(EvalCommand.Build(stdout));
+        root.Subcommands.Add(InfoCommand.Build(stdout));
+        return root;
+    }
+
+    /// <summary>Parses and runs <paramref name="args"/>; returns the exit code.</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var root = Build(stdout);
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            var cmd = parse.CommandResult.Command;
+            var name = cmd == root ? "spike" : "spike " + cmd.Name;
+            stderr.WriteLine($"spike: {parse.Errors[0].Message} (see '{name} --help')");
+            return UsageError;
+        }
+        if (
+            parse.CommandResult.Command == root
+            && !args.Any(a => a is "--help" or "-h" or "-?" or "--version")
+        )
+        {
+            stderr.WriteLine(
+                "spike: a command is required: train, eval, info (see 'spike --help')"
+            );
+            return UsageError;
+        }
+        bool verbose = parse.GetValue(Verbose);
+        try
+        {
+            return parse.Invoke(
+                new InvocationConfiguration
+                {
+                    Output = stdout,
+                    Error = stderr,
+                    EnableDefaultExceptionHandler = false,
+                }
+            );
+        }
+        catch (UsageException e)
+        {
+            stderr.WriteLine($"spike: {e.Message}");
+            return UsageError;
+        }
+        catch (Exception e)
+        {
+            stderr.WriteLine($"spike: error: {OneLine(e)}");
+            if (verbose)
+                stderr.WriteLine(e.ToString());
+            return RuntimeFailure;
+        }
+    }
+
+    private static string OneLine(Exception e)
+    {
+        while (e is AggregateException { InnerException: { } inner })
+            e = inner;
+        return e.Message.ReplaceLineEndings(" ");
+    }
+
+    /// <summary>Adds a validator that rejects values outside <paramref name="ok"/> with a message naming the option and value.</summary>
+    public static Option<T> Check<T>(this Option<T> option, Func<T, bool> ok, string expectation)
+    {
+        option.Validators.Add(r =>
+        {
+            var v = r.GetValueOrDefault<T>();
+            if (!ok(v))
+                r.AddError($"{option.Name}: {expectation}, got {v}");
+        });
+        return option;
+    }
+}

@@ -1,0 +1,295 @@
+using System.CommandLine;
+using System.Globalization;
+using SpikeEngine.Data;
+using SpikeEngine.Training;
+using SpikeEngine.Training.Models;
+
+namespace SpikeEngine.Cli;
+
+/// <summary><c>spike train</c>.</summary>
+public static class TrainCommand
+{
+    public static Command Build(TextWriter stdout)
+    {
+        var model = new Option<string>("--model")
+        {
+            Description = "Model name (see the model catalog).",
+            Required = true,
+        };
+        var dataset = new Option<string>("--dataset")
+        {
+            Description = "mnist, fashion-mnist, cifar10, cifar100 or imagefolder.",
+            Required = true,
+        };
+        dataset.AcceptOnlyFromAmong(Datasets.Names);
+        var data = new Option<string>("--data")
+        {
+            Description =
+                "Dataset folder (MNIST: data/mnist, fetched by 'dotnet pwsh build.ps1 data').",
+            Required = true,
+        };
+        var t = new Option<int>("--T")
+        {
+            Description = "Time steps T.",
+            DefaultValueFactory = _ => 4,
+        }.Check(v => v >= 1, "must be at least 1");
+        var epochs = new Option<int>("--epochs")
+        {
+            Description = "Epochs.",
+            DefaultValueFactory = _ => 10,
+        }.Check(v => v >= 1, "must be at least 1");
+        var batch = new Option<int>("--batch")
+        {
+            Description = "Batch size.",
+            DefaultValueFactory = _ => 64,
+        }.Check(v => v >= 1, "must be at least 1");
+        var lr = new Option<float>("--lr")
+        {
+            Description = "Peak learning rate.",
+            DefaultValueFactory = _ => 1e-3f,
+        }.Check(v => v > 0 && float.IsFinite(v), "must be a positive number");
+        var optimizer = new Option<string>("--optimizer")
+        {
+            Description = "sgd or adamw.",
+            DefaultValueFactory = _ => "adamw",
+        };
+        optimizer.AcceptOnlyFromAmong("sgd", "adamw");
+        var wd = new Option<float>("--weight-decay")
+        {
+            Description = "Weight decay (AdamW: decoupled; SGD: L2).",
+            DefaultValueFactory = _ => 0f,
+        }.Check(v => v >= 0, "must be ≥ 0");
+        var momentum = new Option<float>("--momentum")
+        {
+            Description = "SGD momentum.",
+            DefaultValueFactory = _ => 0.9f,
+        }.Check(v => v >= 0 && v < 1, "must be in [0, 1)");
+        var nesterov = new Option<bool>("--nesterov")
+        {
+            Description = "SGD with Nesterov momentum.",
+        };
+        var schedule = new Option<string>("--schedule")
+        {
+            Description = "cosine (with linear warm-up) or step.",
+            DefaultValueFactory = _ => "cosine",
+        };
+        schedule.AcceptOnlyFromAmong("cosine", "step");
+        var warmup = new Option<int>("--warmup-steps")
+        {
+            Description = "Linear warm-up steps of the cosine schedule.",
+            DefaultValueFactory = _ => 0,
+        }.Check(v => v >= 0, "must be ≥ 0");
+        var loss = new Option<string>("--loss")
+        {
+            Description =
+                "ce (cross-entropy of the mean over T) or tet (per-step CE averaged over T).",
+            DefaultValueFactory = _ => "ce",
+        };
+        loss.AcceptOnlyFromAmong("ce", "tet");
+        var smoothing = new Option<float>("--label-smoothing")
+        {
+            Description = "Label smoothing ε.",
+            DefaultValueFactory = _ => 0f,
+        }.Check(v => v >= 0 && v < 1, "must be in [0, 1)");
+        var clip = new Option<float?>("--clip-grad")
+        {
+            Description = "Clip the global gradient norm to this value.",
+        }.Check(v => v is null || v > 0, "must be positive");
+        var nonfinite = new Option<string>("--nonfinite")
+        {
+            Description =
+                "On NaN/Inf loss or gradient: stop (fail naming the parameter) or skip (skip the step, count it).",
+            DefaultValueFactory = _ => "stop",
+        };
+        nonfinite.AcceptOnlyFromAmong("stop", "skip");
+        var encoder = new Option<string>("--encoder")
+        {
+            Description = "direct (repeat the image over T) or poisson.",
+            DefaultValueFactory = _ => "direct",
+        };
+        encoder.AcceptOnlyFromAmong("direct", "poisson");
+        var device = new Option<string>("--device")
+        {
+            Description = "cpu, cuda or cuda:N.",
+            DefaultValueFactory = _ => "cpu",
+        };
+        device.Validators.Add(r =>
+        {
+            var v = r.GetValueOrDefault<string>();
+            try
+            {
+                Device.Parse(v);
+            }
+            catch (ArgumentException)
+            {
+                r.AddError($"--device: expected cpu, cuda or cuda:N, got '{v}'");
+            }
+        });
+        var outDir = new Option<string>("--out")
+        {
+            Description = "Run folder: checkpoints/, metrics.jsonl, curves.png.",
+            Required = true,
+        };
+        var resume = new Option<bool>("--resume")
+        {
+            Description =
+                "Continue from the newest checkpoint in --out (a corrupt one is refused).",
+        };
+        var resumeFrom = new Option<string?>("--resume-from")
+        {
+            Description = "Continue from this checkpoint (.json sidecar or .safetensors).",
+        };
+        var seed = new Option<ulong>("--seed")
+        {
+            Description = "Seed of initialisation, data order, augmentation and encoding.",
+            DefaultValueFactory = _ => 1,
+        };
+        var keep = new Option<int>("--keep")
+        {
+            Description = "Checkpoints to keep.",
+            DefaultValueFactory = _ => 3,
+        }.Check(v => v >= 1, "must be at least 1");
+        var every = new Option<int>("--checkpoint-every")
+        {
+            Description = "Also checkpoint every this many steps (0: epoch ends only).",
+            DefaultValueFactory = _ => 0,
+        }.Check(v => v >= 0, "must be ≥ 0");
+        var workers = new Option<int>("--workers")
+        {
+            Description = "Data loader threads.",
+            DefaultValueFactory = _ => Math.Clamp(Environment.ProcessorCount - 1, 1, 4),
+        }.Check(v => v >= 0 && v <= 64, "must be in [0, 64]");
+        var imageSize = new Option<int>("--image-size")
+        {
+            Description = "Image-folder training crop size.",
+            DefaultValueFactory = _ => 224,
+        }.Check(v => v >= 8, "must be at least 8");
+        var stopAfter = new Option<long>("--stop-after-steps")
+        {
+            Description = "Stop after this many global steps (time-boxed runs, tests).",
+            DefaultValueFactory = _ => 0,
+        }.Check(v => v >= 0, "must be ≥ 0");
+
+        var cmd = new Command(
+            "train",
+            $"Train a model; writes checkpoints (safetensors + JSON sidecar), metrics.jsonl and curves.png to --out. {Spike.ExitCodes}"
+        );
+        foreach (
+            var o in new Option[]
+            {
+                model,
+                dataset,
+                data,
+                t,
+                epochs,
+                batch,
+                lr,
+                optimizer,
+                wd,
+                momentum,
+                nesterov,
+                schedule,
+                warmup,
+                loss,
+                smoothing,
+                clip,
+                nonfinite,
+                encoder,
+                device,
+                outDir,
+                resume,
+                resumeFrom,
+                seed,
+                keep,
+                every,
+                workers,
+                imageSize,
+                stopAfter,
+            }
+        )
+            cmd.Options.Add(o);
+
+        cmd.SetAction(r =>
+        {
+            if (r.GetValue(resume) && r.GetValue(resumeFrom) is not null)
+                throw new UsageException("--resume and --resume-from exclude each other");
+            var dev = Device.Parse(r.GetValue(device)!);
+            var modelName = r.GetValue(model)!;
+            ModelEntry entry;
+            try
+            {
+                entry = ModelCatalog.Find(modelName);
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException(e.Message);
+            }
+            if (dev.Kind != DeviceKind.Cpu && !Backends.IsRegistered(dev.Kind))
+                throw new InvalidOperationException(
+                    $"--device {dev}: no CUDA backend in this build; use --device cpu"
+                );
+            var dsName = r.GetValue(dataset)!;
+            var (train, test) = Datasets.Load(dsName, r.GetValue(data)!, r.GetValue(imageSize));
+            var seedValue = r.GetValue(seed);
+            var options = new TrainerOptions
+            {
+                Epochs = r.GetValue(epochs),
+                BatchSize = r.GetValue(batch),
+                TimeSteps = r.GetValue(t),
+                LearningRate = r.GetValue(lr),
+                Optimizer = r.GetValue(optimizer)!,
+                WeightDecay = r.GetValue(wd),
+                Momentum = r.GetValue(momentum),
+                Nesterov = r.GetValue(nesterov),
+                Schedule = r.GetValue(schedule)!,
+                WarmupSteps = r.GetValue(warmup),
+                Loss = Losses.Parse(r.GetValue(loss)!),
+                LabelSmoothing = r.GetValue(smoothing),
+                ClipGradNorm = r.GetValue(clip),
+                NonFinite =
+                    r.GetValue(nonfinite) == "skip" ? NonFinitePolicy.Skip : NonFinitePolicy.Stop,
+                Seed = seedValue,
+                OutputDirectory = r.GetValue(outDir)!,
+                Keep = r.GetValue(keep),
+                CheckpointEvery = r.GetValue(every),
+                StopAfterSteps = r.GetValue(stopAfter),
+                Encoder =
+                    r.GetValue(encoder) == "poisson"
+                        ? new PoissonEncoder(seedValue)
+                        : new DirectEncoder(),
+                Workers = r.GetValue(workers),
+                Device = dev,
+                Run = new Dictionary<string, string>
+                {
+                    ["dataset"] = dsName,
+                    ["num_classes"] = train.NumClasses.ToString(CultureInfo.InvariantCulture),
+                    ["input"] = $"{train.Shape.Channels}x{train.Shape.Height}x{train.Shape.Width}",
+                    ["encoder"] = r.GetValue(encoder)!,
+                    ["seed"] = seedValue.ToString(CultureInfo.InvariantCulture),
+                },
+            };
+            using var net = entry.Create(train.NumClasses, train.Shape, seedValue);
+            var view = new ProgressView(stdout, ProgressView.TerminalAttached(stdout));
+            view.Message(
+                $"spike train: {net.Name} ({net.Module.ParameterCount():N0} parameters) on {dsName} ({train.Count} train / {test.Count} test), T={options.TimeSteps}, batch {options.BatchSize}, {options.Optimizer} lr {options.LearningRate}, {options.Epochs} epochs, {dev}, out {options.OutputDirectory}"
+            );
+            var trainer = new Trainer(options) { OnStep = view.Step, OnEpoch = view.Epoch };
+            var resumeArg = r.GetValue(resume) ? "latest" : r.GetValue(resumeFrom);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var result = view.Run(() => trainer.Run(net, train, test, resumeArg));
+            var lastEpoch = result.Epochs.Count > 0 ? result.Epochs[^1] : null;
+            view.Message(
+                (result.Stopped ? "stopped" : "done")
+                    + $" in {clock.Elapsed.TotalSeconds:F0} s"
+                    + (
+                        lastEpoch is null
+                            ? ""
+                            : $"; test acc {100 * lastEpoch.TestAcc:F2}% after epoch {lastEpoch.Epoch}"
+                    )
+                    + $"; checkpoint {result.LastCheckpoint ?? "(none)"}; metrics {trainer.MetricsPath}; plot {trainer.PlotPath}"
+            );
+            return Spike.Success;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,523 @@
+using System.Diagnostics;
+using SpikeEngine.Data;
+using SpikeEngine.Training.Checkpoints;
+using SpikeEngine.Training.Metrics;
+using SpikeEngine.Training.Optim;
+
+namespace SpikeEngine.Training;
+
+/// <summary>Live progress of the running epoch, reported after every step.</summary>
+public readonly record struct StepProgress(
+    int Epoch,
+    int Epochs,
+    int Step,
+    int StepsPerEpoch,
+    double Loss,
+    double Accuracy,
+    double ImagesPerSecond,
+    TimeSpan Eta,
+    float LearningRate
+);
+
+/// <summary>Evaluation result: top-1, top-5 (null for ≤ 5 classes), mean loss, firing rates.</summary>
+public sealed record EvalResult(
+    double Top1,
+    double? Top5,
+    double Loss,
+    int Samples,
+    Dictionary<string, double> FiringRates
+);
+
+/// <summary>What a run did: the epochs' metrics and the last checkpoint.</summary>
+public sealed record TrainResult(
+    IReadOnlyList<EpochMetrics> Epochs,
+    string? LastCheckpoint,
+    bool Stopped
+);
+
+/// <summary>
+/// Runs epochs of training with evaluation, metrics, plots and checkpoints. Deterministic for a
+/// given seed: initialisation, data order, augmentation and encoding are all keyed by the seed
+/// and the position (epoch, step), and the CPU kernels reduce in a fixed order, so a run resumed
+/// from a checkpoint reproduces the uninterrupted run.
+/// </summary>
+public sealed class Trainer
+{
+    private readonly TrainerOptions _o;
+
+    public Trainer(TrainerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _o = options;
+    }
+
+    /// <summary>Called after every training step.</summary>
+    public Action<StepProgress>? OnStep { get; init; }
+
+    /// <summary>Called after every epoch with its metrics.</summary>
+    public Action<EpochMetrics>? OnEpoch { get; init; }
+
+    /// <summary>Called with the path of every checkpoint written.</summary>
+    public Action<string>? OnCheckpoint { get; init; }
+
+    public string MetricsPath => Path.Combine(_o.OutputDirectory, "metrics.jsonl");
+    public string PlotPath => Path.Combine(_o.OutputDirectory, "curves.png");
+    public string CheckpointDirectory => Path.Combine(_o.OutputDirectory, "checkpoints");
+
+    /// <summary>
+    /// Trains <paramref name="model"/>. With <paramref name="resumeFrom"/> = "latest" it continues
+    /// from the newest checkpoint in the run folder (refusing a corrupt one); with a path, from
+    /// that checkpoint.
+    /// </summary>
+    public TrainResult Run(
+        ClassifierModel model,
+        IDataset train,
+        IDataset test,
+        string? resumeFrom = null,
+        CancellationToken cancel = default
+    )
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (train.NumClasses != test.NumClasses)
+            throw new ArgumentException(
+                $"train set has {train.NumClasses} classes, test set {test.NumClasses}"
+            );
+        Directory.CreateDirectory(_o.OutputDirectory);
+        var store = new CheckpointStore(CheckpointDirectory, _o.Keep);
+        using var loader = new DataLoader(
+            train,
+            new DataLoaderOptions
+            {
+                BatchSize = _o.BatchSize,
+                Shuffle = true,
+                Seed = _o.Seed,
+                Workers = _o.Workers,
+                Prefetch = 2,
+            }
+        );
+        int steps = loader.StepsPerEpoch;
+        long totalSteps = (long)steps * _o.Epochs;
+        ILrSchedule schedule = _o.Schedule switch
+        {
+            "cosine" => new CosineSchedule(
+                _o.LearningRate,
+                totalSteps,
+                Math.Min(_o.WarmupSteps, totalSteps)
+            ),
+            "step" => new StepSchedule(_o.LearningRate, (long)steps * _o.StepEpochs, _o.StepGamma),
+            _ => throw new ArgumentException(
+                $"--schedule '{_o.Schedule}' is unknown; expected cosine or step"
+            ),
+        };
+        using var optimizer = Optim.Optimizer.Create(
+            _o.Optimizer,
+            model.Module,
+            _o.WeightDecay,
+            _o.Momentum,
+            _o.Nesterov
+        );
+
+        int startEpoch = 0,
+            startStep = 0;
+        long globalStep = 0;
+        double lossSum = 0;
+        long correct = 0,
+            seen = 0;
+        int skipped = 0,
+            batches = 0;
+        var history = new List<EpochMetrics>();
+        if (resumeFrom is not null)
+        {
+            var ckpt =
+                resumeFrom == "latest" ? store.LoadLatest() : CheckpointStore.Load(resumeFrom);
+            Restore(model, optimizer, ckpt);
+            var s = ckpt.State;
+            if (s.Run.TryGetValue("model", out var m) && m != model.Name)
+                throw new CheckpointException(
+                    $"checkpoint '{ckpt.SidecarPath}' is of model '{m}', not '{model.Name}'"
+                );
+            (startEpoch, startStep, globalStep) = (s.Epoch, s.StepInEpoch, s.GlobalStep);
+            (lossSum, correct, seen, skipped, batches) = (
+                s.LossSum,
+                s.Correct,
+                s.Seen,
+                s.SkippedSteps,
+                s.Batches
+            );
+            // Epochs logged after this checkpoint are redone; drop their lines.
+            history = MetricsLog.Read(MetricsPath).Where(e => e.Epoch <= startEpoch).ToList();
+            MetricsLog.Write(MetricsPath, history);
+        }
+        else if (File.Exists(MetricsPath))
+        {
+            File.Delete(MetricsPath);
+        }
+
+        var sampleSize = train.Shape.Size;
+        var mem = MemoryStats.For(_o.Device);
+        string? last = null;
+        for (int epoch = startEpoch; epoch < _o.Epochs; epoch++)
+        {
+            mem.ResetPeak();
+            var clock = Stopwatch.StartNew();
+            long imagesThisRun = 0;
+            model.Module.Train();
+            int first = epoch == startEpoch ? startStep : 0;
+            if (first == 0)
+            {
+                (lossSum, correct, seen, skipped, batches) = (0, 0, 0, 0, 0);
+            }
+            float lr = schedule.LearningRate(globalStep);
+            foreach (var batch in loader.Epoch(epoch, first))
+            {
+                cancel.ThrowIfCancellationRequested();
+                int n = batch.Count;
+                lr = schedule.LearningRate(globalStep);
+                using (var scope = TensorScope.Begin())
+                {
+                    var x = Encode(
+                        batch.Images,
+                        n,
+                        sampleSize,
+                        train.Shape,
+                        _o.Encoder,
+                        globalStep
+                    );
+                    var y = Tensor.FromInt32(batch.Labels.ToArray(), [n], _o.Device);
+                    model.Module.ResetState();
+                    var output = model.Forward(x);
+                    var loss = Losses.Compute(output, y, _o.Loss, _o.LabelSmoothing);
+                    float lossValue = loss.Item();
+                    loss.Backward();
+                    var bad = Gradients.FirstNonFinite(optimizer.Parameters);
+                    if (bad is not null || !float.IsFinite(lossValue))
+                    {
+                        if (_o.NonFinite == NonFinitePolicy.Stop)
+                        {
+                            var what = bad is { } b
+                                ? $"the gradient of parameter '{b.Name}' is non-finite (element {b.Index} = {b.Value})"
+                                : "the loss is non-finite";
+                            throw new NonFiniteException(
+                                $"epoch {epoch + 1}, step {batch.Step + 1} (global step {globalStep + 1}): {what}; loss = {lossValue}. "
+                                    + "Lower --lr, set --clip-grad, or pass --nonfinite skip to skip such steps"
+                            );
+                        }
+                        skipped++;
+                    }
+                    else
+                    {
+                        if (_o.ClipGradNorm is { } clip)
+                            Gradients.ClipByNorm(optimizer.Parameters, clip);
+                        optimizer.Step(lr);
+                        lossSum += lossValue * n;
+                        correct += CountCorrect(output, batch.Labels, topK: 1);
+                        seen += n;
+                    }
+                    model.Module.ZeroGrad();
+                    model.Module.DetachState();
+                }
+                batches++;
+                globalStep++;
+                imagesThisRun += n;
+                int done = batch.Step + 1;
+                double ips = imagesThisRun / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+                long remainingImages =
+                    (long)(steps - done) * _o.BatchSize
+                    + (long)(_o.Epochs - epoch - 1) * steps * _o.BatchSize;
+                OnStep?.Invoke(
+                    new StepProgress(
+                        epoch + 1,
+                        _o.Epochs,
+                        done,
+                        steps,
+                        seen > 0 ? lossSum / seen : double.NaN,
+                        seen > 0 ? (double)correct / seen : 0,
+                        ips,
+                        TimeSpan.FromSeconds(remainingImages / Math.Max(ips, 1e-9)),
+                        lr
+                    )
+                );
+                if (_o.CheckpointEvery > 0 && globalStep % _o.CheckpointEvery == 0 && done < steps)
+                    last = SaveCheckpoint(
+                        store,
+                        model,
+                        optimizer,
+                        schedule,
+                        epoch,
+                        done,
+                        globalStep,
+                        lossSum,
+                        correct,
+                        seen,
+                        skipped,
+                        batches
+                    );
+                if (_o.StopAfterSteps > 0 && globalStep >= _o.StopAfterSteps)
+                    return new TrainResult(history, last, Stopped: true);
+            }
+            double trainSeconds = clock.Elapsed.TotalSeconds;
+            var eval = Evaluate(
+                model,
+                test,
+                _o.BatchSize,
+                _o.TimeSteps,
+                _o.Encoder,
+                _o.Workers,
+                _o.Device,
+                _o.Loss
+            );
+            var metrics = new EpochMetrics
+            {
+                Epoch = epoch + 1,
+                TrainLoss = seen > 0 ? lossSum / seen : double.NaN,
+                TrainAcc = seen > 0 ? (double)correct / seen : 0,
+                TestAcc = eval.Top1,
+                TestTop5 = eval.Top5,
+                TestLoss = eval.Loss,
+                ImagesPerS = imagesThisRun / Math.Max(trainSeconds, 1e-9),
+                PeakBytes = mem.PeakBytes,
+                FiringRates = eval.FiringRates,
+                SkippedSteps = skipped,
+                Lr = lr,
+                EpochSeconds = clock.Elapsed.TotalSeconds,
+            };
+            history.Add(metrics);
+            MetricsLog.Write(MetricsPath, history);
+            CurvePlot.Save(PlotPath, history, model.Name);
+            last = SaveCheckpoint(
+                store,
+                model,
+                optimizer,
+                schedule,
+                epoch + 1,
+                0,
+                globalStep,
+                0,
+                0,
+                0,
+                0,
+                0
+            );
+            OnEpoch?.Invoke(metrics);
+        }
+        return new TrainResult(history, last, Stopped: false);
+    }
+
+    private string SaveCheckpoint(
+        CheckpointStore store,
+        ClassifierModel model,
+        Optimizer optimizer,
+        ILrSchedule schedule,
+        int epoch,
+        int stepInEpoch,
+        long globalStep,
+        double lossSum,
+        long correct,
+        long seen,
+        int skipped,
+        int batches
+    )
+    {
+        var run = new Dictionary<string, string>(_o.Run)
+        {
+            ["model"] = model.Name,
+            ["T"] = _o.TimeSteps.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        var state = new CheckpointState
+        {
+            Epoch = epoch,
+            StepInEpoch = stepInEpoch,
+            GlobalStep = globalStep,
+            Optimizer = optimizer.Kind,
+            OptimizerSteps = optimizer.StepCount,
+            OptimizerHyperParameters = optimizer.HyperParameters.ToDictionary(),
+            Schedule = schedule.Describe(),
+            Seed = _o.Seed,
+            LossSum = lossSum,
+            Correct = correct,
+            Seen = seen,
+            SkippedSteps = skipped,
+            Batches = batches,
+            Run = run,
+        };
+        var path = store.Save(state, model.StateTensors(), optimizer.NamedState());
+        OnCheckpoint?.Invoke(path);
+        return path;
+    }
+
+    /// <summary>Copies checkpointed parameters, buffers and optimizer state into the live objects.</summary>
+    public static void Restore(ClassifierModel model, Optimizer? optimizer, Checkpoint ckpt)
+    {
+        LoadWeights(model, ckpt.Model, ckpt.SidecarPath);
+        if (optimizer is null)
+            return;
+        if (ckpt.State.Optimizer != optimizer.Kind)
+            throw new CheckpointException(
+                $"checkpoint '{ckpt.SidecarPath}' was trained with optimizer '{ckpt.State.Optimizer}', this run uses '{optimizer.Kind}'"
+            );
+        optimizer.LoadState(
+            ckpt.State.OptimizerSteps,
+            ckpt.OptimizerState.ToDictionary(a => a.Name, a => (a.Shape, a.Data))
+        );
+    }
+
+    /// <summary>Loads named arrays into the model's parameters and buffers; every tensor must be present with its shape.</summary>
+    public static void LoadWeights(
+        ClassifierModel model,
+        IReadOnlyList<NamedArray> arrays,
+        string file
+    )
+    {
+        var byName = arrays.ToDictionary(a => a.Name);
+        using var noGrad = GradMode.NoGrad();
+        foreach (var (name, t) in model.StateTensors())
+        {
+            if (!byName.TryGetValue(name, out var a))
+                throw new CheckpointException(
+                    $"checkpoint '{file}' has no tensor '{name}' of model '{model.Name}'"
+                );
+            if (!t.Shape.ToArray().SequenceEqual(a.Shape))
+                throw new CheckpointException(
+                    $"checkpoint '{file}': tensor '{name}' has shape [{string.Join(", ", a.Shape)}], model '{model.Name}' expects {t.Shape}"
+                );
+            t.CopyFrom(a.Data);
+        }
+    }
+
+    /// <summary>Top-1/top-5 accuracy, mean loss and firing rates on <paramref name="dataset"/> in eval mode.</summary>
+    public static EvalResult Evaluate(
+        ClassifierModel model,
+        IDataset dataset,
+        int batchSize,
+        int timeSteps,
+        ISpikeEncoder encoder,
+        int workers,
+        Device device,
+        LossKind lossKind = LossKind.MeanCrossEntropy
+    )
+    {
+        using var loader = new DataLoader(
+            dataset,
+            new DataLoaderOptions
+            {
+                BatchSize = batchSize,
+                Shuffle = false,
+                Workers = workers,
+                Prefetch = 2,
+            }
+        );
+        model.Module.Eval();
+        using var noGrad = GradMode.NoGrad();
+        long top1 = 0,
+            top5 = 0,
+            seen = 0;
+        double lossSum = 0;
+        var rates = new Dictionary<string, double>();
+        int rateBatches = 0;
+        foreach (var batch in loader.Epoch(0))
+        {
+            using var scope = TensorScope.Begin();
+            int n = batch.Count;
+            var x = Encode(
+                batch.Images,
+                n,
+                dataset.Shape.Size,
+                dataset.Shape,
+                encoder,
+                batch.Step,
+                timeSteps,
+                device
+            );
+            var y = Tensor.FromInt32(batch.Labels.ToArray(), [n], device);
+            model.Module.ResetState();
+            var output = model.Forward(x);
+            lossSum += Losses.Compute(output, y, lossKind).Item() * n;
+            top1 += CountCorrect(output, batch.Labels, 1);
+            if (dataset.NumClasses > 5)
+                top5 += CountCorrect(output, batch.Labels, 5);
+            seen += n;
+            if (model.FiringRates?.Invoke() is { } r)
+            {
+                foreach (var (k, v) in r)
+                    rates[k] = rates.GetValueOrDefault(k) + v;
+                rateBatches++;
+            }
+        }
+        model.Module.ResetState();
+        model.Module.Train();
+        foreach (var k in rates.Keys.ToList())
+            rates[k] /= rateBatches;
+        return new EvalResult(
+            seen > 0 ? (double)top1 / seen : 0,
+            dataset.NumClasses > 5 ? (double)top5 / Math.Max(seen, 1) : null,
+            seen > 0 ? lossSum / seen : double.NaN,
+            (int)seen,
+            rates
+        );
+    }
+
+    private Tensor Encode(
+        ReadOnlySpan<float> images,
+        int n,
+        int sampleSize,
+        SampleShape shape,
+        ISpikeEncoder encoder,
+        long key
+    ) => Encode(images, n, sampleSize, shape, encoder, key, _o.TimeSteps, _o.Device);
+
+    private static Tensor Encode(
+        ReadOnlySpan<float> images,
+        int n,
+        int sampleSize,
+        SampleShape shape,
+        ISpikeEncoder encoder,
+        long key,
+        int t,
+        Device device
+    )
+    {
+        var x = Tensor.Empty([t, n, shape.Channels, shape.Height, shape.Width], device);
+        if (device.Kind == DeviceKind.Cpu)
+        {
+            encoder.Encode(images, n, sampleSize, t, x.Span(), key);
+            return x;
+        }
+        var host = new float[(long)t * n * sampleSize];
+        encoder.Encode(images, n, sampleSize, t, host, key);
+        x.CopyFrom(host);
+        return x;
+    }
+
+    /// <summary>Samples whose label is among the top-k classes of the output summed over T.</summary>
+    public static long CountCorrect(Tensor output, ReadOnlySpan<int> labels, int topK)
+    {
+        int t = output.Shape[0],
+            n = output.Shape[1],
+            k = output.Shape[2];
+        var host = output.ToArray();
+        var sum = new float[k];
+        long hits = 0;
+        for (int i = 0; i < n; i++)
+        {
+            Array.Clear(sum);
+            for (int s = 0; s < t; s++)
+            {
+                var row = host.AsSpan((s * n + i) * k, k);
+                for (int c = 0; c < k; c++)
+                    sum[c] += row[c];
+            }
+            float target = sum[labels[i]];
+            int above = 0;
+            for (int c = 0; c < k; c++)
+            {
+                // ties count against the label, below the label's index in favour (argmax picks the first)
+                if (sum[c] > target || (sum[c] == target && c < labels[i]))
+                    above++;
+            }
+            if (above < topK)
+                hits++;
+        }
+        return hits;
+    }
+}

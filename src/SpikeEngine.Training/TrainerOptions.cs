@@ -1,0 +1,89 @@
+using SpikeEngine.Data;
+
+namespace SpikeEngine.Training;
+
+/// <summary>Settings of a <see cref="Trainer"/> run (the CLI fills them from its options).</summary>
+public sealed record TrainerOptions
+{
+    public required int Epochs { get; init; }
+    public required int BatchSize { get; init; }
+
+    /// <summary>Time steps T of the encoded input.</summary>
+    public required int TimeSteps { get; init; }
+    public required float LearningRate { get; init; }
+
+    /// <summary><c>sgd</c> or <c>adamw</c>.</summary>
+    public string Optimizer { get; init; } = "adamw";
+    public float WeightDecay { get; init; } = 0f;
+    public float Momentum { get; init; } = 0.9f;
+    public bool Nesterov { get; init; }
+
+    /// <summary><c>cosine</c> (with linear warm-up) or <c>step</c>.</summary>
+    public string Schedule { get; init; } = "cosine";
+    public int WarmupSteps { get; init; }
+
+    /// <summary>Step schedule: decay every this many epochs by <see cref="StepGamma"/>.</summary>
+    public int StepEpochs { get; init; } = 30;
+    public float StepGamma { get; init; } = 0.1f;
+    public LossKind Loss { get; init; } = LossKind.MeanCrossEntropy;
+    public float LabelSmoothing { get; init; }
+
+    /// <summary>Global gradient-norm limit; null disables clipping.</summary>
+    public double? ClipGradNorm { get; init; }
+    public NonFinitePolicy NonFinite { get; init; } = NonFinitePolicy.Stop;
+    public ulong Seed { get; init; } = 1;
+
+    /// <summary>Run folder: <c>checkpoints/</c>, <c>metrics.jsonl</c>, <c>curves.png</c>.</summary>
+    public required string OutputDirectory { get; init; }
+    public int Keep { get; init; } = 3;
+
+    /// <summary>Extra checkpoint every this many global steps (0: only at epoch ends).</summary>
+    public int CheckpointEvery { get; init; }
+
+    /// <summary>Stop (as if killed) after this many global steps; for tests and time-boxed runs. 0: no limit.</summary>
+    public long StopAfterSteps { get; init; }
+    public ISpikeEncoder Encoder { get; init; } = new DirectEncoder();
+    public int Workers { get; init; } = Math.Clamp(Environment.ProcessorCount - 1, 0, 2);
+    public Device Device { get; init; } = Device.Cpu;
+
+    /// <summary>Run configuration recorded in checkpoints (model, dataset, ...).</summary>
+    public Dictionary<string, string> Run { get; init; } = [];
+
+    internal void Validate()
+    {
+        static void Positive(string option, double v)
+        {
+            if (!(v > 0) || !double.IsFinite(v))
+                throw new ArgumentOutOfRangeException(
+                    option,
+                    v,
+                    $"{option} must be positive, got {v}"
+                );
+        }
+        Positive("--epochs", Epochs);
+        Positive("--batch", BatchSize);
+        Positive("--T", TimeSteps);
+        Positive("--lr", LearningRate);
+        Positive("--keep", Keep);
+        if (CheckpointEvery < 0)
+            throw new ArgumentOutOfRangeException(
+                "--checkpoint-every",
+                CheckpointEvery,
+                $"--checkpoint-every must be ≥ 0, got {CheckpointEvery}"
+            );
+        if (ClipGradNorm is { } c)
+            Positive("--clip-grad", c);
+        if (!(LabelSmoothing >= 0f && LabelSmoothing < 1f))
+            throw new ArgumentOutOfRangeException(
+                "--label-smoothing",
+                LabelSmoothing,
+                $"--label-smoothing must be in [0, 1), got {LabelSmoothing}"
+            );
+        if (WeightDecay < 0f)
+            throw new ArgumentOutOfRangeException(
+                "--weight-decay",
+                WeightDecay,
+                $"--weight-decay must be ≥ 0, got {WeightDecay}"
+            );
+    }
+}
