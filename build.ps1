@@ -41,13 +41,12 @@ function Invoke-Test {
         $name = $p.BaseName
         $exe = Join-Path $p.DirectoryName "bin/$Configuration/net10.0/$name.dll"
         Write-Host "== $name" -ForegroundColor Cyan
-        $out = & dotnet $exe -noColor 2>&1
+        $out = & dotnet $exe --no-ansi 2>&1
         $code = $LASTEXITCODE
         $out | ForEach-Object { Write-Host $_ }
         $text = ($out | Out-String)
-        if ($text -match 'Total:\s*(\d+),\s*Errors:\s*(\d+),\s*Failed:\s*(\d+),\s*Skipped:\s*(\d+),\s*Not Run:\s*(\d+)') {
-            $total = [int]$Matches[1]; $f = [int]$Matches[3] + [int]$Matches[2]; $s = [int]$Matches[4] + [int]$Matches[5]
-            $failed += $f; $skipped += $s; $passed += $total - [int]$Matches[3] - $s
+        if ($text -match 'total:\s*(\d+)\s+failed:\s*(\d+)\s+succeeded:\s*(\d+)\s+skipped:\s*(\d+)') {
+            $failed += [int]$Matches[2]; $passed += [int]$Matches[3]; $skipped += [int]$Matches[4]
         } else { $bad += "$name (no summary)" }
         if ($code -ne 0) { $bad += "$name (exit $code)" }
     }
@@ -100,6 +99,47 @@ function Invoke-Data {
     finally { Remove-Item -Recurse -Force $tmp -ErrorAction SilentlyContinue }
 }
 
+# Precompiles kernels/*.cu to PTX (compute_75) in artifacts/kernels, embedded by the next build of
+# SpikeEngine.Cuda; each file starts with the source hash so the engine ignores a stale one.
+# nvcc when it is on PATH, else NVRTC through the engine (set SPIKEENGINE_CUDA_LIB_DIRS, e.g. to
+# the folder .ci/fetch-nvrtc.sh prints).
+function Invoke-Kernels {
+    Invoke-Native dotnet @('build', 'src/SpikeEngine.Cuda', '-c', $Configuration, '--nologo', '-v', 'quiet')
+    Add-Type -Path (Join-Path $Root "src/SpikeEngine.Cuda/bin/$Configuration/net10.0/SpikeEngine.Cuda.dll")
+    $out = Join-Path $Root 'artifacts/kernels'
+    New-Item -ItemType Directory -Force -Path $out | Out-Null
+    $nvcc = Get-Command nvcc -ErrorAction SilentlyContinue
+    if ($nvcc) {
+        foreach ($file in [SpikeEngine.Cuda.Kernels.KernelSources]::Files) {
+            $ptx = Join-Path $out ([IO.Path]::ChangeExtension($file, '.ptx'))
+            Invoke-Native $nvcc.Source @('-ptx', '-arch=compute_75', '-std=c++14', '-lineinfo', '-I', (Join-Path $Root 'kernels'), '-o', $ptx, (Join-Path $Root "kernels/$file"))
+            [SpikeEngine.Cuda.Kernels.KernelPrecompiler]::StampPtx($file, $ptx)
+        }
+    }
+    else {
+        Write-Host 'nvcc not on PATH: compiling with NVRTC'
+        [SpikeEngine.Cuda.Kernels.KernelPrecompiler]::WritePtxWithNvrtc($out, 'compute_75') | ForEach-Object { Write-Host "wrote $_" }
+    }
+    # Rebuild so the PTX is embedded.
+    Invoke-Native dotnet @('build', 'src/SpikeEngine.Cuda', '-c', $Configuration, '--nologo', '-v', 'quiet')
+}
+
+# The GPU check bundle: a self-contained linux-x64 publish of SpikeEngine.Cuda.Tests (runs with
+# no .NET installed) plus run.sh, in gpu-bundle/ (git-ignored). See docs/gpu.md.
+function Invoke-GpuBundle {
+    $bundle = Join-Path $Root 'gpu-bundle'
+    if (Test-Path $bundle) { Remove-Item -Recurse -Force $bundle }
+    Invoke-Native dotnet @('publish', 'tests/SpikeEngine.Cuda.Tests', '-c', 'Release', '-r', 'linux-x64', '--self-contained', 'true',
+        '-p:PublishTrimmed=true', '-p:TrimMode=partial', '-p:SuppressTrimAnalysisWarnings=true', '-p:TreatWarningsAsErrors=false',
+        '-p:DebugType=none', '-p:GenerateDocumentationFile=false', '--nologo', '-v', 'quiet', '-o', (Join-Path $bundle 'bin'))
+    Copy-Item (Join-Path $Root 'tests/SpikeEngine.Cuda.Tests/bundle/run.sh') (Join-Path $bundle 'run.sh')
+    if (-not $IsWindows) { & chmod +x (Join-Path $bundle 'run.sh') (Join-Path $bundle 'bin/SpikeEngine.Cuda.Tests') }
+    $bytes = (Get-ChildItem -Recurse -File $bundle | Measure-Object -Property Length -Sum).Sum
+    $mib = [math]::Round($bytes / 1MB, 1)
+    Write-Host "gpu-bundle: $mib MiB"
+    if ($bytes -gt 60MB) { throw "gpu-bundle is $mib MiB, over the 60 MiB limit" }
+}
+
 switch ($Target) {
     'build' { Invoke-Build }
     'test' { Invoke-Test }
@@ -125,5 +165,7 @@ switch ($Target) {
         Write-Host "packages in $out"
     }
     'data' { Invoke-Data }
-    default { throw "unknown target '$Target' (build, test, format, format-check, bench, train, info, data, pack)" }
+    'kernels' { Invoke-Kernels }
+    'gpu-bundle' { Invoke-GpuBundle }
+    default { throw "unknown target '$Target' (build, test, format, format-check, bench, train, info, data, kernels, gpu-bundle, pack)" }
 }

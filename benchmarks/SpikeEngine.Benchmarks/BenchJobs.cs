@@ -9,7 +9,8 @@ public static class BenchJobs
 {
     /// <summary>One warm-up and seven measured single invocations per case.</summary>
     public static Job Short { get; } =
-        Job.Default.WithToolchain(InProcessEmitToolchain.Instance)
+        Job
+            .Default.WithToolchain(InProcessEmitToolchain.Instance)
             .WithStrategy(RunStrategy.Monitoring)
             .WithWarmupCount(1)
             .WithIterationCount(7)

@@ -28,7 +28,10 @@ public class ConvBenchmarks
             AddColumn(
                 new ThroughputColumn(
                     "GFLOP/s",
-                    c => c.Descriptor.WorkloadMethod.Name == nameof(Forward) ? ForwardFlops : 3 * ForwardFlops
+                    c =>
+                        c.Descriptor.WorkloadMethod.Name == nameof(Forward)
+                            ? ForwardFlops
+                            : 3 * ForwardFlops
                 )
             );
         }
@@ -44,7 +47,9 @@ public class ConvBenchmarks
     public void Setup()
     {
         if (UseBlas && !Blas.IsAvailable)
-            throw new InvalidOperationException("ConvBenchmarks: BLAS requested but " + Blas.Status);
+            throw new InvalidOperationException(
+                "ConvBenchmarks: BLAS requested but " + Blas.Status
+            );
         Blas.Enabled = UseBlas;
         _x = Tensor.Normal([N, C, H, H], seed: 1, requiresGrad: true);
         _w = Tensor.KaimingNormalFanOut([K, C, 3, 3], seed: 2);

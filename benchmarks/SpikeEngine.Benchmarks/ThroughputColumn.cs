@@ -8,7 +8,11 @@ namespace SpikeEngine.Benchmarks;
 /// A column that turns the mean time of each case into a throughput (GFLOP/s, GB/s, images/s):
 /// the benchmark class supplies the work per operation for a case.
 /// </summary>
-public sealed class ThroughputColumn(string name, Func<BenchmarkCase, double> workPerOp, double scale = 1e-9) : IColumn
+public sealed class ThroughputColumn(
+    string name,
+    Func<BenchmarkCase, double> workPerOp,
+    double scale = 1e-9
+) : IColumn
 {
     public string Id => nameof(ThroughputColumn) + name;
     public string ColumnName => name;
@@ -28,7 +32,8 @@ public sealed class ThroughputColumn(string name, Func<BenchmarkCase, double> wo
         return (workPerOp(benchmarkCase) / (mean.Value * 1e-9) * scale).ToString("F1");
     }
 
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) => GetValue(summary, benchmarkCase);
+    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) =>
+        GetValue(summary, benchmarkCase);
 
     public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
 

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using SpikeEngine.Cpu;
+using SpikeEngine.Cuda;
+using SpikeEngine.Cuda.Interop;
 
 namespace SpikeEngine.Cli;
 
@@ -27,11 +29,17 @@ public static class InfoCommand
         yield return $"spike {Spike.Version} (.NET {Environment.Version}, {RuntimeInformation.OSDescription.Trim()}, {RuntimeInformation.ProcessArchitecture})";
         yield return "devices:";
         yield return $"  cpu: {Environment.ProcessorCount} logical cores";
-        yield return Backends.IsRegistered(DeviceKind.Cuda)
-            ? "  cuda: backend registered"
-            : "  cuda: no CUDA backend in this build (the CUDA layer is not merged yet); training runs on the CPU";
+        yield return CudaRuntime.IsAvailable
+            ? $"  cuda: {CudaRuntime.DeviceCount} device(s)"
+            : $"  cuda: none ({CudaRuntime.UnavailableReason})";
         yield return "native libraries:";
         yield return $"  BLAS: {Blas.Status}";
-        yield return "  CUDA driver, NVRTC, cuBLAS, cuDNN: not probed (the CUDA layer's probe is not part of this build)";
+        foreach (var r in CudaLibraries.Probe())
+        {
+            var version = r.Version is null ? "" : $" (version {r.Version})";
+            yield return r.Found
+                ? $"  {r.Library}: found {r.Path}{version}; {r.Detail}"
+                : $"  {r.Library}: not found: {r.Detail}";
+        }
     }
 }

@@ -37,6 +37,7 @@ public static class Spike
         root.Subcommands.Add(TrainCommand.Build(stdout));
         root.Subcommands.Add(EvalCommand.Build(stdout));
         root.Subcommands.Add(InfoCommand.Build(stdout));
+        root.Subcommands.Add(ModelsCommand.Build(stdout));
         return root;
     }
 
@@ -72,7 +73,7 @@ public static class Spike
         )
         {
             stderr.WriteLine(
-                "spike: a command is required: train, eval, info (see 'spike --help')"
+                "spike: a command is required: train, eval, models, info (see 'spike --help')"
             );
             return UsageError;
         }

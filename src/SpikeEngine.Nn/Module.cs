@@ -20,7 +20,10 @@ public abstract class Module : IDisposable
     {
         ArgumentNullException.ThrowIfNull(module);
         if (_children.Any(c => c.Name == name))
-            throw new ArgumentException($"{GetType().Name}: child '{name}' is registered twice", nameof(name));
+            throw new ArgumentException(
+                $"{GetType().Name}: child '{name}' is registered twice",
+                nameof(name)
+            );
         _children.Add((name, module));
         return module;
     }
@@ -141,5 +144,6 @@ public abstract class Module : IDisposable
         GC.SuppressFinalize(this);
     }
 
-    private static string Join(string prefix, string name) => prefix.Length == 0 ? name : prefix + "." + name;
+    private static string Join(string prefix, string name) =>
+        prefix.Length == 0 ? name : prefix + "." + name;
 }

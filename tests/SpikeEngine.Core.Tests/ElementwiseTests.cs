@@ -20,7 +20,10 @@ public class ElementwiseTests
         Assert.Equal(new float[] { -1, 2, -3, -4 }, (-a).ToArray());
         Assert.Equal(new float[] { 1, 4, 9, 16 }, a.Pow(2f).ToArray());
         Assert.Equal(new float[] { 1, 0, 3, 4 }, a.Relu().ToArray());
-        Assert.Equal(new float[] { 1, 0, 1, 1 }, Tensor.FromArray([0, -1e-7f, 2, 0], [4]).Heaviside().ToArray());
+        Assert.Equal(
+            new float[] { 1, 0, 1, 1 },
+            Tensor.FromArray([0, -1e-7f, 2, 0], [4]).Heaviside().ToArray()
+        );
         Assert.Equal(new float[] { 4, 4, 5, 8.5f }, Tensor.AddN(a, b, a.Abs()).ToArray());
     }
 
@@ -38,14 +41,19 @@ public class ElementwiseTests
         Assert.Equal(21f, x.Sum([0, 1]).Item());
     }
 
-    public static TheoryData<string> UnaryNames => new() { "exp", "log", "sigmoid", "tanh", "sqrt", "square", "abs", "relu", "neg" };
+    public static TheoryData<string> UnaryNames =>
+        new() { "exp", "log", "sigmoid", "tanh", "sqrt", "square", "abs", "relu", "neg" };
 
     [Theory]
     [MemberData(nameof(UnaryNames))]
     public void Unary_GradientMatchesFiniteDifferences(string name)
     {
         // Positive inputs away from kinks so log/sqrt/abs/relu are smooth at the sample points.
-        var x = Tensor.FromArray(Enumerable.Range(0, 12).Select(i => 0.3f + 0.17f * i).ToArray(), [3, 4], requiresGrad: true);
+        var x = Tensor.FromArray(
+            Enumerable.Range(0, 12).Select(i => 0.3f + 0.17f * i).ToArray(),
+            [3, 4],
+            requiresGrad: true
+        );
         Func<double, double> f = name switch
         {
             "exp" => Math.Exp,
@@ -78,8 +86,16 @@ public class ElementwiseTests
     public void Binary_GradientsMatchFiniteDifferences()
     {
         var a = Rand([2, 5], 1);
-        var b = Tensor.FromArray(Enumerable.Range(0, 10).Select(i => 0.5f + 0.1f * i).ToArray(), [2, 5], requiresGrad: true);
-        Run(ts => ts[0] * ts[1] + ts[0] / ts[1] - ts[1], xs => xs[0].Select((v, i) => v * xs[1][i] + v / xs[1][i] - xs[1][i]).ToArray(), [a, b]);
+        var b = Tensor.FromArray(
+            Enumerable.Range(0, 10).Select(i => 0.5f + 0.1f * i).ToArray(),
+            [2, 5],
+            requiresGrad: true
+        );
+        Run(
+            ts => ts[0] * ts[1] + ts[0] / ts[1] - ts[1],
+            xs => xs[0].Select((v, i) => v * xs[1][i] + v / xs[1][i] - xs[1][i]).ToArray(),
+            [a, b]
+        );
         a.Dispose();
         b.Dispose();
     }
@@ -87,7 +103,11 @@ public class ElementwiseTests
     [Fact]
     public void Scalar_And_Reductions_GradientsMatchFiniteDifferences()
     {
-        var x = Tensor.FromArray(Enumerable.Range(0, 24).Select(i => 0.2f + 0.05f * i).ToArray(), [2, 3, 4], requiresGrad: true);
+        var x = Tensor.FromArray(
+            Enumerable.Range(0, 24).Select(i => 0.2f + 0.05f * i).ToArray(),
+            [2, 3, 4],
+            requiresGrad: true
+        );
         Run(
             ts => (ts[0].Pow(3f) * 0.5f + 1f).Mean([0, 2]),
             xs =>
@@ -108,7 +128,11 @@ public class ElementwiseTests
     public void AddN_GradientReachesEveryInputUnchanged()
     {
         var xs = Enumerable.Range(0, 3).Select(i => Rand([4], (ulong)i)).ToArray();
-        Run(ts => Tensor.AddN(ts), v => v[0].Select((_, i) => v[0][i] + v[1][i] + v[2][i]).ToArray(), xs);
+        Run(
+            ts => Tensor.AddN(ts),
+            v => v[0].Select((_, i) => v[0][i] + v[1][i] + v[2][i]).ToArray(),
+            xs
+        );
         foreach (var t in xs)
             t.Dispose();
     }

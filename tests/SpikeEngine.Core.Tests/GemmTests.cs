@@ -23,7 +23,8 @@ public class GemmTests
         {
             double s = 0;
             for (var p = 0; p < k; p++)
-                s += (ta ? a[p * m + i] : a[i * k + p]) * (double)(tb ? b[j * k + p] : b[p * n + j]);
+                s +=
+                    (ta ? a[p * m + i] : a[i * k + p]) * (double)(tb ? b[j * k + p] : b[p * n + j]);
             expected[i * n + j] = 1.5 * s + 0.5 * c0[i * n + j];
         }
         var c = (float[])c0.Clone();

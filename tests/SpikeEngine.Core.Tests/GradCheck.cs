@@ -71,7 +71,13 @@ public static class GradCheck
     }
 
     /// <summary>|actual - expected| ≤ atol + rtol·|expected| everywhere; names the worst index.</summary>
-    public static void AssertClose(string what, float[] actual, double[] expected, double atol, double rtol)
+    public static void AssertClose(
+        string what,
+        float[] actual,
+        double[] expected,
+        double atol,
+        double rtol
+    )
     {
         Assert.Equal(expected.Length, actual.Length);
         var worst = -1;
@@ -87,11 +93,18 @@ public static class GradCheck
             }
         }
         if (worst >= 0)
-            Assert.Fail($"{what}: worst index {worst}: actual {actual[worst]:G9}, expected {expected[worst]:G9} (atol {atol}, rtol {rtol})");
+            Assert.Fail(
+                $"{what}: worst index {worst}: actual {actual[worst]:G9}, expected {expected[worst]:G9} (atol {atol}, rtol {rtol})"
+            );
     }
 
-    public static void AssertClose(string what, float[] actual, float[] expected, double atol, double rtol) =>
-        AssertClose(what, actual, expected.Select(v => (double)v).ToArray(), atol, rtol);
+    public static void AssertClose(
+        string what,
+        float[] actual,
+        float[] expected,
+        double atol,
+        double rtol
+    ) => AssertClose(what, actual, expected.Select(v => (double)v).ToArray(), atol, rtol);
 
     public static Tensor Rand(int[] shape, ulong seed, bool grad = true, float std = 1f) =>
         TensorScope.Unscoped(Tensor.Normal(shape, 0f, std, seed, requiresGrad: grad));

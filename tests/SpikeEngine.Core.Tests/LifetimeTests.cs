@@ -83,10 +83,13 @@ public class LifetimeTests
         var w2 = TensorScope.Unscoped(Tensor.KaimingNormalFanOut([10, 8], seed: 2));
         var b2 = TensorScope.Unscoped(Tensor.Zeros([10], requiresGrad: true));
         Tensor[] parameters = [w1, gamma, beta, w2, b2];
-        var momentum = parameters.Select(p => TensorScope.Unscoped(Tensor.Zeros(p.Shape.ToArray()))).ToArray();
+        var momentum = parameters
+            .Select(p => TensorScope.Unscoped(Tensor.Zeros(p.Shape.ToArray())))
+            .ToArray();
         var x = TensorScope.Unscoped(Tensor.Normal([4, 3, 8, 8], seed: 3));
         var labels = TensorScope.Unscoped(Tensor.FromInt32([1, 2, 3, 4], [4]));
-        float first = 0, last = 0;
+        float first = 0,
+            last = 0;
         for (var step = 0; step < 5; step++)
         {
             using (var scope = TensorScope.Begin())

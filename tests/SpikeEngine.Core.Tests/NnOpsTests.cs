@@ -7,7 +7,20 @@ namespace SpikeEngine.Tests;
 public class NnOpsTests
 {
     // Float64 reference convolution (direct loops), groups = 1.
-    internal static double[] ConvRef(double[] x, double[] w, int n, int c, int h, int wd, int k, int kh, int kw, int s, int p, int d)
+    internal static double[] ConvRef(
+        double[] x,
+        double[] w,
+        int n,
+        int c,
+        int h,
+        int wd,
+        int k,
+        int kh,
+        int kw,
+        int s,
+        int p,
+        int d
+    )
     {
         var oh = (h + 2 * p - d * (kh - 1) - 1) / s + 1;
         var ow = (wd + 2 * p - d * (kw - 1) - 1) / s + 1;
@@ -42,7 +55,10 @@ public class NnOpsTests
         var w = Tensor.Ones([1, 1, 2, 2]);
         Assert.Equal(new float[] { 12, 16, 24, 28 }, Ops.Conv2d(x, w).ToArray());
         // Padding 1, stride 2: corners see a single 2×2 overlap each.
-        Assert.Equal(new float[] { 1, 5, 11, 28 }, Ops.Conv2d(x, w, null, stride: 2, padding: 1).ToArray());
+        Assert.Equal(
+            new float[] { 1, 5, 11, 28 },
+            Ops.Conv2d(x, w, null, stride: 2, padding: 1).ToArray()
+        );
         var bias = Tensor.FromArray([10], [1]);
         Assert.Equal(new float[] { 22, 26, 34, 38 }, Ops.Conv2d(x, w, bias).ToArray());
     }
@@ -53,7 +69,17 @@ public class NnOpsTests
     [InlineData(2, 2, 5, 5, 2, 1, 1, 0, 1)]
     [InlineData(1, 2, 7, 7, 2, 3, 1, 2, 2)]
     [InlineData(3, 1, 4, 4, 2, 2, 2, 0, 1)]
-    public void Conv2d_MatchesFloat64ReferenceAndFiniteDifferences(int n, int c, int h, int w, int k, int ks, int s, int p, int d)
+    public void Conv2d_MatchesFloat64ReferenceAndFiniteDifferences(
+        int n,
+        int c,
+        int h,
+        int w,
+        int k,
+        int ks,
+        int s,
+        int p,
+        int d
+    )
     {
         var x = Rand([n, c, h, w], 11);
         var wt = Rand([k, c, ks, ks], 12, std: 0.5f);
@@ -137,7 +163,11 @@ public class NnOpsTests
     [Fact]
     public void MaxPool_GradientGoesToTheMaximum()
     {
-        var x = Tensor.FromArray(Enumerable.Range(0, 36).Select(i => (float)((i * 7) % 36) + 0.1f * i).ToArray(), [1, 1, 6, 6], requiresGrad: true);
+        var x = Tensor.FromArray(
+            Enumerable.Range(0, 36).Select(i => (float)((i * 7) % 36) + 0.1f * i).ToArray(),
+            [1, 1, 6, 6],
+            requiresGrad: true
+        );
         Run(
             ts => Ops.MaxPool2d(ts[0], 3, 2, 1),
             xs =>
@@ -218,7 +248,15 @@ public class NnOpsTests
         x.Dispose();
     }
 
-    private static double[] BnRef(double[] x, double[] g, double[] b, int n, int c, int inner, double eps)
+    private static double[] BnRef(
+        double[] x,
+        double[] g,
+        double[] b,
+        int n,
+        int c,
+        int inner,
+        double eps
+    )
     {
         var y = new double[x.Length];
         for (var ch = 0; ch < c; ch++)
@@ -235,7 +273,8 @@ public class NnOpsTests
             v /= n * inner;
             for (var i = 0; i < n; i++)
             for (var j = 0; j < inner; j++)
-                y[(i * c + ch) * inner + j] = g[ch] * (x[(i * c + ch) * inner + j] - m) / Math.Sqrt(v + eps) + b[ch];
+                y[(i * c + ch) * inner + j] =
+                    g[ch] * (x[(i * c + ch) * inner + j] - m) / Math.Sqrt(v + eps) + b[ch];
         }
         return y;
     }
@@ -249,11 +288,32 @@ public class NnOpsTests
             var x = Tensor.FromArray([1, 3, 10, 10, 5, 7, 10, 10], [2, 2, 2]);
             var rm = Tensor.Zeros([2]);
             var rv = Tensor.Ones([2]);
-            var y = Ops.BatchNorm(x, Tensor.Ones([2]), Tensor.Zeros([2]), rm, rv, training: true, momentum: 0.5f, eps: 1e-12f);
+            var y = Ops.BatchNorm(
+                x,
+                Tensor.Ones([2]),
+                Tensor.Zeros([2]),
+                rm,
+                rv,
+                training: true,
+                momentum: 0.5f,
+                eps: 1e-12f
+            );
             var s = (float)Math.Sqrt(5);
-            AssertClose("bn y", y.ToArray(), new[] { -3 / s, -1 / s, 0, 0, 1 / s, 3 / s, 0, 0 }, 1e-6, 1e-6);
+            AssertClose(
+                "bn y",
+                y.ToArray(),
+                new[] { -3 / s, -1 / s, 0, 0, 1 / s, 3 / s, 0, 0 },
+                1e-6,
+                1e-6
+            );
             AssertClose("running mean", rm.ToArray(), new float[] { 2, 5 }, 1e-6, 1e-6);
-            AssertClose("running var", rv.ToArray(), new[] { 0.5f + 0.5f * 20f / 3, 0.5f }, 1e-6, 1e-6);
+            AssertClose(
+                "running var",
+                rv.ToArray(),
+                new[] { 0.5f + 0.5f * 20f / 3, 0.5f },
+                1e-6,
+                1e-6
+            );
         }
         var xi = Rand([3, 2, 5], 4);
         var gi = Rand([2], 5);
@@ -357,7 +417,11 @@ public class NnOpsTests
         var x = Rand([2, 3, 4], 1);
         var s = Rand([3], 2);
         var b = Rand([3], 3);
-        Run(ts => Ops.ChannelAffine(ts[0], ts[1], ts[2]), xs => xs[0].Select((v, i) => v * xs[1][i / 4 % 3] + xs[2][i / 4 % 3]).ToArray(), [x, s, b]);
+        Run(
+            ts => Ops.ChannelAffine(ts[0], ts[1], ts[2]),
+            xs => xs[0].Select((v, i) => v * xs[1][i / 4 % 3] + xs[2][i / 4 % 3]).ToArray(),
+            [x, s, b]
+        );
         foreach (var t in new[] { x, s, b })
             t.Dispose();
     }

@@ -21,14 +21,57 @@ public class ValidationTests
         Fails(() => _ = a + b, "add", "[2, 3]", "[3, 2]");
         Fails(() => Tensor.AddN(a, b), "add_n", "[3, 2]");
         Fails(() => Ops.Linear(a, Tensor.Zeros([4, 2])), "linear", "3 features", "expects 2");
-        Fails(() => Ops.Conv2d(Tensor.Zeros([1, 3, 8, 8]), Tensor.Zeros([4, 2, 3, 3])), "conv2d", "3 channels", "expects 2");
-        Fails(() => Ops.Conv2d(Tensor.Zeros([3, 8, 8]), Tensor.Zeros([4, 3, 3, 3])), "conv2d", "'x'", "[3, 8, 8]");
-        Fails(() => Ops.Conv2d(Tensor.Zeros([1, 1, 2, 2]), Tensor.Zeros([1, 1, 5, 5])), "conv2d", "does not fit");
-        Fails(() => Ops.CrossEntropy(Tensor.Zeros([2, 3]), Tensor.FromInt32([0, 1, 2], [3])), "cross_entropy", "[2]", "[3]");
-        Fails(() => Ops.CrossEntropy(Tensor.Zeros([2, 3]), Tensor.FromInt32([0, 7], [2])), "cross_entropy", "label 7", "[0, 3)");
-        Fails(() => Ops.BatchNorm(Tensor.Zeros([2, 3, 4]), Tensor.Ones([2]), Tensor.Zeros([3]), Tensor.Zeros([3]), Tensor.Ones([3]), true), "batch_norm", "gamma", "[3]", "[2]");
+        Fails(
+            () => Ops.Conv2d(Tensor.Zeros([1, 3, 8, 8]), Tensor.Zeros([4, 2, 3, 3])),
+            "conv2d",
+            "3 channels",
+            "expects 2"
+        );
+        Fails(
+            () => Ops.Conv2d(Tensor.Zeros([3, 8, 8]), Tensor.Zeros([4, 3, 3, 3])),
+            "conv2d",
+            "'x'",
+            "[3, 8, 8]"
+        );
+        Fails(
+            () => Ops.Conv2d(Tensor.Zeros([1, 1, 2, 2]), Tensor.Zeros([1, 1, 5, 5])),
+            "conv2d",
+            "does not fit"
+        );
+        Fails(
+            () => Ops.CrossEntropy(Tensor.Zeros([2, 3]), Tensor.FromInt32([0, 1, 2], [3])),
+            "cross_entropy",
+            "[2]",
+            "[3]"
+        );
+        Fails(
+            () => Ops.CrossEntropy(Tensor.Zeros([2, 3]), Tensor.FromInt32([0, 7], [2])),
+            "cross_entropy",
+            "label 7",
+            "[0, 3)"
+        );
+        Fails(
+            () =>
+                Ops.BatchNorm(
+                    Tensor.Zeros([2, 3, 4]),
+                    Tensor.Ones([2]),
+                    Tensor.Zeros([3]),
+                    Tensor.Zeros([3]),
+                    Tensor.Ones([3]),
+                    true
+                ),
+            "batch_norm",
+            "gamma",
+            "[3]",
+            "[2]"
+        );
         Fails(() => a.Reshape(4, -1), "reshape", "[4, -1]", "6");
-        Fails(() => Tensor.FromArray([1, 2, 3], [2, 2]), "Tensor.FromArray", "3 elements", "[2, 2]");
+        Fails(
+            () => Tensor.FromArray([1, 2, 3], [2, 2]),
+            "Tensor.FromArray",
+            "3 elements",
+            "[2, 2]"
+        );
     }
 
     [Fact]
@@ -37,9 +80,20 @@ public class ValidationTests
         using var scope = TensorScope.Begin();
         Fails(() => Tensor.Zeros([2, 0]), "Tensor.Zeros", "dimension 1 is 0");
         Fails(() => Tensor.Ones([-1]), "Tensor.Full", "-1");
-        Fails(() => Ops.Conv2d(Tensor.Zeros([1, 1, 4, 4]), Tensor.Zeros([1, 1, 3, 3]), null, stride: 0), "conv2d", "stride", "0");
+        Fails(
+            () =>
+                Ops.Conv2d(Tensor.Zeros([1, 1, 4, 4]), Tensor.Zeros([1, 1, 3, 3]), null, stride: 0),
+            "conv2d",
+            "stride",
+            "0"
+        );
         Fails(() => Ops.MaxPool2d(Tensor.Zeros([1, 1, 4, 4]), 0, 1), "max_pool2d", "kernel", "0");
-        Fails(() => Ops.AdaptiveAvgPool2d(Tensor.Zeros([1, 1, 4, 4]), 0, 1), "adaptive_avg_pool2d", "outH", "0");
+        Fails(
+            () => Ops.AdaptiveAvgPool2d(Tensor.Zeros([1, 1, 4, 4]), 0, 1),
+            "adaptive_avg_pool2d",
+            "outH",
+            "0"
+        );
     }
 
     [Fact]
@@ -48,7 +102,13 @@ public class ValidationTests
         using var scope = TensorScope.Begin();
         var labels = Tensor.FromInt32([0, 1], [2]);
         Fails(() => _ = labels + labels, "add", "float32", "int32");
-        Fails(() => Ops.CrossEntropy(Tensor.Zeros([2, 3]), Tensor.Zeros([2])), "cross_entropy", "labels", "int32", "float32");
+        Fails(
+            () => Ops.CrossEntropy(Tensor.Zeros([2, 3]), Tensor.Zeros([2])),
+            "cross_entropy",
+            "labels",
+            "int32",
+            "float32"
+        );
         Fails(() => labels.RequiresGrad = true, "float32", "int32");
     }
 

@@ -63,7 +63,11 @@ public sealed partial class Tensor
                 if (g is null)
                     continue;
                 var input = i < node.Inputs.Length ? node.Inputs[i] : null;
-                if (input is null || !input.RequiresGrad || input.IsDisposed && input.GradFn is null)
+                if (
+                    input is null
+                    || !input.RequiresGrad
+                    || input.IsDisposed && input.GradFn is null
+                )
                 {
                     g.Dispose();
                     continue;

@@ -12,6 +12,7 @@ public enum UnaryOp
     Sqrt,
     Abs,
     Square,
+
     /// <summary>Heaviside step with Θ(0) = 1.</summary>
     Heaviside,
 }
@@ -33,6 +34,7 @@ public enum ScalarOp
     Add,
     Mul,
     Pow,
+
     /// <summary>s - x.</summary>
     RSub,
     Max,
@@ -64,7 +66,17 @@ public readonly record struct ConvGeometry(
 }
 
 /// <summary>Geometry of a 2-D pooling window over NCHW tensors (N here is N*C planes).</summary>
-public readonly record struct PoolGeometry(int Planes, int H, int W, int KH, int KW, int StrideH, int StrideW, int PadH, int PadW)
+public readonly record struct PoolGeometry(
+    int Planes,
+    int H,
+    int W,
+    int KH,
+    int KW,
+    int StrideH,
+    int StrideW,
+    int PadH,
+    int PadW
+)
 {
     public int OutH => (H + 2 * PadH - KH) / StrideH + 1;
     public int OutW => (W + 2 * PadW - KW) / StrideW + 1;
@@ -103,7 +115,15 @@ public interface IBackend
     void AddN(ReadOnlySpan<Tensor> xs, Tensor y);
 
     /// <summary>y[o,c,i] = x[o,c,i] · scale[c] + shift[c] over a [outer, C, inner] view (scale or shift may be null).</summary>
-    void ChannelAffine(Tensor x, Tensor? scale, Tensor? shift, int outer, int channels, int inner, Tensor y);
+    void ChannelAffine(
+        Tensor x,
+        Tensor? scale,
+        Tensor? shift,
+        int outer,
+        int channels,
+        int inner,
+        Tensor y
+    );
 
     // -- reductions -----------------------------------------------------------------------
     /// <summary>y[o,i] = Σ_r x[o,r,i] over a [outer, reduce, inner] view.</summary>
@@ -114,7 +134,18 @@ public interface IBackend
 
     // -- matrix ---------------------------------------------------------------------------
     /// <summary>C = alpha · op(A) · op(B) + beta · C with row-major A (m×k), B (k×n), C (m×n).</summary>
-    void Gemm(bool transA, bool transB, int m, int n, int k, float alpha, Tensor a, Tensor b, float beta, Tensor c);
+    void Gemm(
+        bool transA,
+        bool transB,
+        int m,
+        int n,
+        int k,
+        float alpha,
+        Tensor a,
+        Tensor b,
+        float beta,
+        Tensor c
+    );
 
     // -- convolution ----------------------------------------------------------------------
     void Conv2dForward(Tensor x, Tensor w, Tensor y, in ConvGeometry g);
@@ -132,7 +163,15 @@ public interface IBackend
     void AvgPool2dForward(Tensor x, Tensor y, in PoolGeometry g);
     void AvgPool2dBackward(Tensor gy, Tensor gx, in PoolGeometry g);
     void AdaptiveAvgPool2dForward(Tensor x, Tensor y, int planes, int h, int w, int outH, int outW);
-    void AdaptiveAvgPool2dBackward(Tensor gy, Tensor gx, int planes, int h, int w, int outH, int outW);
+    void AdaptiveAvgPool2dBackward(
+        Tensor gy,
+        Tensor gx,
+        int planes,
+        int h,
+        int w,
+        int outH,
+        int outW
+    );
 
     // -- normalisation --------------------------------------------------------------------
     /// <summary>
@@ -176,14 +215,62 @@ public interface IBackend
     /// Mean cross-entropy of logits [N, K] against int32 labels [N] with label smoothing ε:
     /// writes softmax probabilities [N, K] and the scalar loss [1].
     /// </summary>
-    void CrossEntropyForward(Tensor logits, Tensor labels, float smoothing, Tensor probs, Tensor loss);
+    void CrossEntropyForward(
+        Tensor logits,
+        Tensor labels,
+        float smoothing,
+        Tensor probs,
+        Tensor loss
+    );
 
     /// <summary>glogits = gloss · (p - q) / N, with q the smoothed one-hot target.</summary>
-    void CrossEntropyBackward(Tensor probs, Tensor labels, float smoothing, float gradLoss, Tensor gLogits);
+    void CrossEntropyBackward(
+        Tensor probs,
+        Tensor labels,
+        float smoothing,
+        float gradLoss,
+        Tensor gLogits
+    );
 
     // -- random ---------------------------------------------------------------------------
     /// <summary>Counter-based random fill: the value at index i depends only on (seed, i).</summary>
     void FillRandom(Tensor y, RandomKind kind, float a, float b, ulong seed);
+
+    // -- neurons --------------------------------------------------------------------------
+    /// <summary>
+    /// Fused IF/LIF/PLIF scan over time (ARCHITECTURE.md section 4): x (T, M); v0 (M) or null for
+    /// the rest state <see cref="NeuronSpec.Rest"/>; w (1) PLIF's weight (k = sigmoid(w)), else null.
+    /// Writes spikes (T, M), the pre-spike membrane h (T, M) in float32, bfloat16 or float16 (null:
+    /// not kept), vLast (M), and the number of spikes into spikeCount (int32 [1]) when given.
+    /// </summary>
+    void NeuronForward(
+        in NeuronSpec spec,
+        Tensor x,
+        Tensor? v0,
+        Tensor? w,
+        Tensor spikes,
+        Tensor? h,
+        Tensor vLast,
+        Tensor? spikeCount
+    );
+
+    /// <summary>
+    /// Reverse-time recurrence of <see cref="NeuronForward"/> from the saved h (T, M): given
+    /// gSpikes (T, M) and gvLast (M) (either may be null for zero), writes gx (T, M), gv0 (M)
+    /// when given, and gw = dL/dw (1) for PLIF when given (overwritten). v0 and w are the
+    /// forward's (PLIF needs V_{t-1} and k).
+    /// </summary>
+    void NeuronBackward(
+        in NeuronSpec spec,
+        Tensor h,
+        Tensor? v0,
+        Tensor? w,
+        Tensor? gSpikes,
+        Tensor? gvLast,
+        Tensor gx,
+        Tensor? gv0,
+        Tensor? gw
+    );
 }
 
 /// <summary>Distributions for <see cref="IBackend.FillRandom"/>.</summary>

@@ -14,7 +14,22 @@ public static unsafe class Blas
     private const int NoTrans = 111;
     private const int Trans = 112;
 
-    private static readonly delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void> s_sgemm;
+    private static readonly delegate* unmanaged<
+        int,
+        int,
+        int,
+        int,
+        int,
+        int,
+        float,
+        float*,
+        int,
+        float*,
+        int,
+        float,
+        float*,
+        int,
+        void> s_sgemm;
 
     static Blas()
     {
@@ -25,7 +40,14 @@ public static unsafe class Blas
             return;
         }
         string[] names = string.IsNullOrEmpty(env)
-            ? ["libopenblas.so.0", "libopenblas.so", "libopenblasp.so.0", "libopenblas.dylib", "openblas.dll"]
+            ?
+            [
+                "libopenblas.so.0",
+                "libopenblas.so",
+                "libopenblasp.so.0",
+                "libopenblas.dylib",
+                "openblas.dll",
+            ]
             : [env];
         foreach (var name in names)
         {
@@ -33,7 +55,22 @@ public static unsafe class Blas
                 continue;
             if (!NativeLibrary.TryGetExport(lib, "cblas_sgemm", out var fn))
                 continue;
-            s_sgemm = (delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void>)fn;
+            s_sgemm = (delegate* unmanaged<
+                int,
+                int,
+                int,
+                int,
+                int,
+                int,
+                float,
+                float*,
+                int,
+                float*,
+                int,
+                float,
+                float*,
+                int,
+                void>)fn;
             if (NativeLibrary.TryGetExport(lib, "openblas_set_num_threads", out var setThreads))
                 ((delegate* unmanaged<int, void>)setThreads)(1);
             Library = name;
@@ -77,6 +114,21 @@ public static unsafe class Blas
     {
         if (s_sgemm == null || !Enabled)
             throw new InvalidOperationException("Blas.Sgemm: BLAS is not available");
-        s_sgemm(RowMajor, transA ? Trans : NoTrans, transB ? Trans : NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        s_sgemm(
+            RowMajor,
+            transA ? Trans : NoTrans,
+            transB ? Trans : NoTrans,
+            m,
+            n,
+            k,
+            alpha,
+            a,
+            lda,
+            b,
+            ldb,
+            beta,
+            c,
+            ldc
+        );
     }
 }

@@ -16,7 +16,8 @@ public static class CounterRng
     }
 
     /// <summary>Uniform float in [0, 1) with 24 random bits.</summary>
-    public static float Uniform(ulong seed, ulong counter) => (Mix(seed, counter) >> 40) * (1.0f / (1 << 24));
+    public static float Uniform(ulong seed, ulong counter) =>
+        (Mix(seed, counter) >> 40) * (1.0f / (1 << 24));
 
     /// <summary>Standard normal by Box–Muller from counters 2i and 2i+1.</summary>
     public static float Normal(ulong seed, ulong i)

@@ -25,8 +25,47 @@ public sealed partial class CpuBackend
         );
     }
 
-    public void Conv2dForward(Tensor x, Tensor w, Tensor y, in ConvGeometry g)
+    /// <summary>Convolutions that took the event-driven path (forward and weight gradient).</summary>
+    public static long EventDrivenConvCalls => Interlocked.Read(ref s_eventDrivenCalls);
+
+    private static long s_eventDrivenCalls;
+
+    /// <summary>
+    /// Input density (fraction of non-zeros) below which convolutions take the event-driven path;
+    /// negative disables it, above 1 forces it. Default 0.04 (the measured crossover with the OpenBLAS dense path), or <c>SPIKEENGINE_SPARSE_CONV</c>
+    /// (<c>off</c>, <c>on</c>, <c>auto</c> or a number).
+    /// </summary>
+    public static double EventDrivenDensityThreshold
     {
+        get => SpikeConv.DensityThreshold;
+        set => SpikeConv.DensityThreshold = value;
+    }
+
+    // The event-driven path wins when the input is sparse (spikes); the density scan is one cheap pass.
+    private static bool UseEventDriven(Tensor x, bool? force)
+    {
+        var use =
+            force
+            ?? (
+                SpikeConv.DensityThreshold > 0
+                && SpikeConv.Density(x.Span()) < SpikeConv.DensityThreshold
+            );
+        if (use)
+            Interlocked.Increment(ref s_eventDrivenCalls);
+        return use;
+    }
+
+    public void Conv2dForward(Tensor x, Tensor w, Tensor y, in ConvGeometry g) =>
+        Conv2dForward(x, w, y, g, null);
+
+    /// <summary>Forward with the path chosen (<paramref name="eventDriven"/>) or automatic (null).</summary>
+    internal void Conv2dForward(Tensor x, Tensor w, Tensor y, in ConvGeometry g, bool? eventDriven)
+    {
+        if (UseEventDriven(x, eventDriven))
+        {
+            EventDrivenForward(x, w, y, g);
+            return;
+        }
         var geo = g;
         var xa = ArrayOf(x);
         var wa = ArrayOf(w);
@@ -123,8 +162,23 @@ public sealed partial class CpuBackend
         );
     }
 
-    public void Conv2dBackwardFilter(Tensor x, Tensor gy, Tensor gw, in ConvGeometry g)
+    public void Conv2dBackwardFilter(Tensor x, Tensor gy, Tensor gw, in ConvGeometry g) =>
+        Conv2dBackwardFilter(x, gy, gw, g, null);
+
+    /// <summary>Weight gradient with the path chosen (<paramref name="eventDriven"/>) or automatic (null).</summary>
+    internal void Conv2dBackwardFilter(
+        Tensor x,
+        Tensor gy,
+        Tensor gw,
+        in ConvGeometry g,
+        bool? eventDriven
+    )
     {
+        if (UseEventDriven(x, eventDriven))
+        {
+            EventDrivenFilter(x, gy, gw, g);
+            return;
+        }
         var geo = g;
         var xa = ArrayOf(x);
         var ga = ArrayOf(gy);
@@ -180,6 +234,85 @@ public sealed partial class CpuBackend
                 continue;
             TensorPrimitives.Add(dst, p.AsSpan(0, wn), dst);
             ArrayPool<float>.Shared.Return(p);
+        }
+    }
+
+    private static void EventDrivenForward(Tensor x, Tensor w, Tensor y, in ConvGeometry g)
+    {
+        var geo = g;
+        var xa = ArrayOf(x);
+        var ya = ArrayOf(y);
+        int xo = (int)x.Offset,
+            yo = (int)y.Offset;
+        int ckk = g.C * g.KH * g.KW,
+            hw = g.OutH * g.OutW,
+            inPlane = g.C * g.H * g.W;
+        var wT = SpikeConv.TransposeWeights(w.Span(), g.K, ckk);
+        ForSampleChunks(
+            g.N,
+            (_, s, e) =>
+            {
+                var yT = ArrayPool<float>.Shared.Rent(hw * geo.K);
+                for (var i = s; i < e; i++)
+                    SpikeConv.ForwardSample(
+                        new ReadOnlySpan<float>(xa, xo + i * inPlane, inPlane),
+                        wT,
+                        new Span<float>(ya, yo + i * geo.K * hw, geo.K * hw),
+                        yT,
+                        geo
+                    );
+                ArrayPool<float>.Shared.Return(yT);
+            }
+        );
+        ArrayPool<float>.Shared.Return(wT);
+    }
+
+    private static void EventDrivenFilter(Tensor x, Tensor gy, Tensor gw, in ConvGeometry g)
+    {
+        var geo = g;
+        var xa = ArrayOf(x);
+        var ga = ArrayOf(gy);
+        int xo = (int)x.Offset,
+            go = (int)gy.Offset;
+        int ckk = g.C * g.KH * g.KW,
+            hw = g.OutH * g.OutW,
+            inPlane = g.C * g.H * g.W,
+            wn = g.K * ckk;
+        var workers = Math.Min(g.N, Par.Workers);
+        var partials = new float[workers][];
+        ForSampleChunks(
+            g.N,
+            (wi, s, e) =>
+            {
+                var acc = partials[wi] = ArrayPool<float>.Shared.Rent(wn);
+                Array.Clear(acc, 0, wn);
+                var gyT = ArrayPool<float>.Shared.Rent(hw * geo.K);
+                for (var i = s; i < e; i++)
+                    SpikeConv.FilterSample(
+                        new ReadOnlySpan<float>(xa, xo + i * inPlane, inPlane),
+                        new ReadOnlySpan<float>(ga, go + i * geo.K * hw, geo.K * hw),
+                        gyT,
+                        acc,
+                        geo
+                    );
+                ArrayPool<float>.Shared.Return(gyT);
+            }
+        );
+        // Σ partials ([C·KH·KW, K]) then transpose into gw ([K, C·KH·KW]).
+        var sum = partials.First(p => p is not null);
+        foreach (var p in partials)
+        {
+            if (p is not null && !ReferenceEquals(p, sum))
+                TensorPrimitives.Add(sum.AsSpan(0, wn), p.AsSpan(0, wn), sum.AsSpan(0, wn));
+        }
+        var dst = gw.Span();
+        for (var j = 0; j < ckk; j++)
+        for (var k = 0; k < geo.K; k++)
+            dst[k * ckk + j] = sum[j * geo.K + k];
+        foreach (var p in partials)
+        {
+            if (p is not null)
+                ArrayPool<float>.Shared.Return(p);
         }
     }
 }

@@ -260,12 +260,24 @@ public sealed partial class CpuBackend
                     ys
                 );
                 for (var i = 2; i < arrays.Length; i++)
-                    TensorPrimitives.Add(ys, new ReadOnlySpan<float>(arrays[i], offsets[i] + s, n), ys);
+                    TensorPrimitives.Add(
+                        ys,
+                        new ReadOnlySpan<float>(arrays[i], offsets[i] + s, n),
+                        ys
+                    );
             }
         );
     }
 
-    public void ChannelAffine(Tensor x, Tensor? scale, Tensor? shift, int outer, int channels, int inner, Tensor y)
+    public void ChannelAffine(
+        Tensor x,
+        Tensor? scale,
+        Tensor? shift,
+        int outer,
+        int channels,
+        int inner,
+        Tensor y
+    )
     {
         var xa = ArrayOf(x);
         var ya = ArrayOf(y);
@@ -314,7 +326,9 @@ public sealed partial class CpuBackend
                 (s, e) =>
                 {
                     for (var o = s; o < e; o++)
-                        ya[yo + o] = SumPairwise(new ReadOnlySpan<float>(xa, xo + (int)o * reduce, reduce));
+                        ya[yo + o] = SumPairwise(
+                            new ReadOnlySpan<float>(xa, xo + (int)o * reduce, reduce)
+                        );
                 }
             );
             return;
@@ -329,7 +343,11 @@ public sealed partial class CpuBackend
                     var acc = new Span<float>(ya, yo + (int)o * inner, inner);
                     acc.Clear();
                     for (var r = 0; r < reduce; r++)
-                        TensorPrimitives.Add(acc, new ReadOnlySpan<float>(xa, xo + ((int)o * reduce + r) * inner, inner), acc);
+                        TensorPrimitives.Add(
+                            acc,
+                            new ReadOnlySpan<float>(xa, xo + ((int)o * reduce + r) * inner, inner),
+                            acc
+                        );
                 }
             }
         );

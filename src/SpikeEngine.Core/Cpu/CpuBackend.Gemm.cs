@@ -2,7 +2,18 @@ namespace SpikeEngine.Cpu;
 
 public sealed partial class CpuBackend
 {
-    public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha, Tensor a, Tensor b, float beta, Tensor c)
+    public void Gemm(
+        bool transA,
+        bool transB,
+        int m,
+        int n,
+        int k,
+        float alpha,
+        Tensor a,
+        Tensor b,
+        float beta,
+        Tensor c
+    )
     {
         var aa = ArrayOf(a);
         var ba = ArrayOf(b);

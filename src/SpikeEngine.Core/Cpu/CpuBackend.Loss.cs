@@ -2,7 +2,13 @@ namespace SpikeEngine.Cpu;
 
 public sealed partial class CpuBackend
 {
-    public void CrossEntropyForward(Tensor logits, Tensor labels, float smoothing, Tensor probs, Tensor loss)
+    public void CrossEntropyForward(
+        Tensor logits,
+        Tensor labels,
+        float smoothing,
+        Tensor probs,
+        Tensor loss
+    )
     {
         var k = logits.Size(1);
         var n = logits.Size(0);
@@ -36,7 +42,13 @@ public sealed partial class CpuBackend
         loss.Span()[0] = (float)(total / n);
     }
 
-    public void CrossEntropyBackward(Tensor probs, Tensor labels, float smoothing, float gradLoss, Tensor gLogits)
+    public void CrossEntropyBackward(
+        Tensor probs,
+        Tensor labels,
+        float smoothing,
+        float gradLoss,
+        Tensor gLogits
+    )
     {
         var k = probs.Size(1);
         var n = probs.Size(0);

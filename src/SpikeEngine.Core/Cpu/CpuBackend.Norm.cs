@@ -38,7 +38,9 @@ public sealed partial class CpuBackend
                 // Two-pass in double: exact enough for large T·N·H·W.
                 double s = 0;
                 for (var i = 0; i < n; i++)
-                    s += TensorPrimitives.Sum(new ReadOnlySpan<float>(xa, xo + (i * channels + c) * inner, inner));
+                    s += TensorPrimitives.Sum(
+                        new ReadOnlySpan<float>(xa, xo + (i * channels + c) * inner, inner)
+                    );
                 var m = s / count;
                 double v = 0;
                 for (var i = 0; i < n; i++)
@@ -60,7 +62,11 @@ public sealed partial class CpuBackend
                 {
                     var off = (i * channels + c) * inner;
                     var yr = new Span<float>(ya, yo + off, inner);
-                    TensorPrimitives.Multiply(new ReadOnlySpan<float>(xa, xo + off, inner), scale, yr);
+                    TensorPrimitives.Multiply(
+                        new ReadOnlySpan<float>(xa, xo + off, inner),
+                        scale,
+                        yr
+                    );
                     TensorPrimitives.Add(yr, shift, yr);
                 }
             }

@@ -173,7 +173,15 @@ public sealed partial class CpuBackend
     private static (int Start, int End) Window(int i, int size, int outSize) =>
         (i * size / outSize, ((i + 1) * size + outSize - 1) / outSize);
 
-    public void AdaptiveAvgPool2dForward(Tensor x, Tensor y, int planes, int h, int w, int outH, int outW)
+    public void AdaptiveAvgPool2dForward(
+        Tensor x,
+        Tensor y,
+        int planes,
+        int h,
+        int w,
+        int outH,
+        int outW
+    )
     {
         var xa = ArrayOf(x);
         var ya = ArrayOf(y);
@@ -197,7 +205,9 @@ public sealed partial class CpuBackend
                             for (var a = h0; a < h1; a++)
                             for (var b = w0; b < w1; b++)
                                 sum += xa[xp + a * w + b];
-                            ya[yo + (p * outH + i) * outW + j] = (float)(sum / ((h1 - h0) * (w1 - w0)));
+                            ya[yo + (p * outH + i) * outW + j] = (float)(
+                                sum / ((h1 - h0) * (w1 - w0))
+                            );
                         }
                     }
                 }
@@ -205,7 +215,15 @@ public sealed partial class CpuBackend
         );
     }
 
-    public void AdaptiveAvgPool2dBackward(Tensor gy, Tensor gx, int planes, int h, int w, int outH, int outW)
+    public void AdaptiveAvgPool2dBackward(
+        Tensor gy,
+        Tensor gx,
+        int planes,
+        int h,
+        int w,
+        int outH,
+        int outW
+    )
     {
         var ga = ArrayOf(gy);
         var xa = ArrayOf(gx);

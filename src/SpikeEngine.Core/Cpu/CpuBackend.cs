@@ -18,7 +18,8 @@ public sealed partial class CpuBackend : IBackend
 
     // -- memory ---------------------------------------------------------------------------
 
-    public Storage Allocate(DType dtype, long length, bool zero) => CpuAllocator.Allocate(dtype, length, zero);
+    public Storage Allocate(DType dtype, long length, bool zero) =>
+        CpuAllocator.Allocate(dtype, length, zero);
 
     public void CopyFromHost(ReadOnlySpan<float> src, Tensor dst)
     {
@@ -71,7 +72,9 @@ public sealed partial class CpuBackend : IBackend
                 ConvertLoop(src.Span(), dst.Span<byte>(), v => (byte)Math.Clamp(v, 0f, 255f));
                 break;
             default:
-                throw new NotSupportedException($"convert: {src.DType.Name()} to {dst.DType.Name()} (n={n})");
+                throw new NotSupportedException(
+                    $"convert: {src.DType.Name()} to {dst.DType.Name()} (n={n})"
+                );
         }
     }
 

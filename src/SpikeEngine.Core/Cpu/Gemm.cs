@@ -31,7 +31,11 @@ internal static unsafe class Gemm
             return;
         if (Blas.Enabled)
         {
-            fixed (float* pa = a, pb = b, pc = c)
+            fixed (
+                float* pa = a,
+                    pb = b,
+                    pc = c
+            )
                 Blas.Sgemm(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
             return;
         }
@@ -84,7 +88,8 @@ internal static unsafe class Gemm
             {
                 for (var p = 0; p < k; p++)
                 for (var r = 0; r < 4; r++)
-                    panel[p * 4 + r] = alpha * (transA ? a[p * lda + i0 + r] : a[(i0 + r) * lda + p]);
+                    panel[p * 4 + r] =
+                        alpha * (transA ? a[p * lda + i0 + r] : a[(i0 + r) * lda + p]);
                 Block4(panel, b, c, i0, n, k, ldc);
             }
             for (; i0 < m; i0++)
@@ -107,16 +112,34 @@ internal static unsafe class Gemm
     }
 
     // C[i0..i0+4, :] += panel(k×4)ᵀ · B(k×n), two vectors wide per step.
-    private static void Block4(float[] panel, ReadOnlySpan<float> b, Span<float> c, int i0, int n, int k, int ldc)
+    private static void Block4(
+        float[] panel,
+        ReadOnlySpan<float> b,
+        Span<float> c,
+        int i0,
+        int n,
+        int k,
+        int ldc
+    )
     {
         var w = Vector<float>.Count;
-        fixed (float* pb = b, pc = c, pp = panel)
+        fixed (
+            float* pb = b,
+                pc = c,
+                pp = panel
+        )
         {
             var j = 0;
             for (; j + 2 * w <= n; j += 2 * w)
             {
-                Vector<float> c00 = default, c01 = default, c10 = default, c11 = default;
-                Vector<float> c20 = default, c21 = default, c30 = default, c31 = default;
+                Vector<float> c00 = default,
+                    c01 = default,
+                    c10 = default,
+                    c11 = default;
+                Vector<float> c20 = default,
+                    c21 = default,
+                    c30 = default,
+                    c31 = default;
                 var bp = pb + j;
                 var ap = pp;
                 for (var p = 0; p < k; p++, bp += n, ap += 4)

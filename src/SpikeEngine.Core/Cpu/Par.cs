@@ -20,13 +20,17 @@ internal static class Par
             return;
         }
         var step = (n + chunks - 1) / chunks;
-        Parallel.For(0, chunks, c =>
-        {
-            var s = c * step;
-            var e = Math.Min(n, s + step);
-            if (s < e)
-                body(s, e);
-        });
+        Parallel.For(
+            0,
+            chunks,
+            c =>
+            {
+                var s = c * step;
+                var e = Math.Min(n, s + step);
+                if (s < e)
+                    body(s, e);
+            }
+        );
     }
 
     /// <summary>Elementwise-work helper: splits [0, n) for memory-bound loops.</summary>

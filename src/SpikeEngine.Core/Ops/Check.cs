@@ -7,14 +7,20 @@ internal static class Check
     {
         ArgumentNullException.ThrowIfNull(t, arg);
         if (t.IsDisposed)
-            throw new ObjectDisposedException(nameof(Tensor), $"{op}: argument '{arg}' was disposed");
+            throw new ObjectDisposedException(
+                nameof(Tensor),
+                $"{op}: argument '{arg}' was disposed"
+            );
     }
 
     public static void Float(string op, string arg, Tensor t)
     {
         Live(op, arg, t);
         if (t.DType != DType.Float32)
-            throw new ArgumentException($"{op}: '{arg}' must be float32, got {t.DType.Name()} ({t.Describe()})", arg);
+            throw new ArgumentException(
+                $"{op}: '{arg}' must be float32, got {t.DType.Name()} ({t.Describe()})",
+                arg
+            );
     }
 
     public static void SameDevice(string op, string argA, Tensor a, string argB, Tensor b)
@@ -42,7 +48,10 @@ internal static class Check
     {
         Float(op, arg, t);
         if (t.Rank != rank)
-            throw new ArgumentException($"{op}: '{arg}' must be {layout} ({rank}-D), got shape {t.Shape}", arg);
+            throw new ArgumentException(
+                $"{op}: '{arg}' must be {layout} ({rank}-D), got shape {t.Shape}",
+                arg
+            );
     }
 
     public static void Positive(string op, string arg, int value)

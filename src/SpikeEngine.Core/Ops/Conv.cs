@@ -33,7 +33,10 @@ public static partial class Ops
         if (bias is null)
             return y;
         if (bias.Rank != 1 || bias.Shape[0] != g.K)
-            throw new ArgumentException($"conv2d: bias must have shape [{g.K}], got {bias.Shape}", nameof(bias));
+            throw new ArgumentException(
+                $"conv2d: bias must have shape [{g.K}], got {bias.Shape}",
+                nameof(bias)
+            );
         using (y)
             return ChannelAffine(y, null, bias, axis: 1);
     }

@@ -148,7 +148,10 @@ public sealed partial class Tensor
     public static Tensor operator /(Tensor a, float s)
     {
         if (s == 0f)
-            throw new ArgumentException($"div_scalar: division of {a.Describe()} by zero", nameof(s));
+            throw new ArgumentException(
+                $"div_scalar: division of {a.Describe()} by zero",
+                nameof(s)
+            );
         return a.Mul(1f / s);
     }
 

@@ -9,7 +9,9 @@ public sealed partial class Tensor
         ThrowIfDisposed(op);
         RequireDType(DType.Float32, op);
         if (GradMode.IsEnabled && (!IsLeaf || RequiresGrad && GradFn is not null))
-            throw new InvalidOperationException($"{op}: in-place update of a graph tensor {Describe()}; use GradMode.NoGrad()");
+            throw new InvalidOperationException(
+                $"{op}: in-place update of a graph tensor {Describe()}; use GradMode.NoGrad()"
+            );
     }
 
     /// <summary>this += alpha · x (in place, not recorded).</summary>

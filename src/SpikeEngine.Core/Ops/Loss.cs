@@ -14,20 +14,29 @@ public static partial class Ops
         Check.Live(op, "labels", labels);
         Check.SameDevice(op, "logits", logits, "labels", labels);
         if (labels.DType != DType.Int32)
-            throw new ArgumentException($"{op}: 'labels' must be int32 class indices, got {labels.DType.Name()}", nameof(labels));
+            throw new ArgumentException(
+                $"{op}: 'labels' must be int32 class indices, got {labels.DType.Name()}",
+                nameof(labels)
+            );
         if (labels.Rank != 1 || labels.Shape[0] != logits.Shape[0])
             throw new ArgumentException(
                 $"{op}: 'labels' must have shape [{logits.Shape[0]}] to match logits {logits.Shape}, got {labels.Shape}",
                 nameof(labels)
             );
         if (!(labelSmoothing >= 0f && labelSmoothing < 1f))
-            throw new ArgumentException($"{op}: labelSmoothing must be in [0, 1), got {labelSmoothing}", nameof(labelSmoothing));
+            throw new ArgumentException(
+                $"{op}: labelSmoothing must be in [0, 1), got {labelSmoothing}",
+                nameof(labelSmoothing)
+            );
         var k = logits.Shape[1];
         var host = labels.ToInt32Array();
         for (var i = 0; i < host.Length; i++)
         {
             if ((uint)host[i] >= (uint)k)
-                throw new ArgumentException($"{op}: label {host[i]} at index {i} is outside [0, {k})", nameof(labels));
+                throw new ArgumentException(
+                    $"{op}: label {host[i]} at index {i} is outside [0, {k})",
+                    nameof(labels)
+                );
         }
         var probs = Tensor.EmptyLike(logits);
         var loss = Tensor.Empty(new Shape(1), logits.Device);

@@ -26,7 +26,10 @@ public static partial class Ops
             Check.Float(op, name, t);
             Check.SameDevice(op, "x", x, name, t);
             if (t.Rank != 1 || t.Shape[0] != c)
-                throw new ArgumentException($"{op}: '{name}' must have shape [{c}] (channels of x {x.Shape} on axis {a}), got {t.Shape}", name);
+                throw new ArgumentException(
+                    $"{op}: '{name}' must have shape [{c}] (channels of x {x.Shape} on axis {a}), got {t.Shape}",
+                    name
+                );
         }
         var outer = (int)x.Shape.Product(0, a);
         var inner = (int)x.Shape.Product(a + 1, x.Rank);
@@ -45,7 +48,14 @@ public static partial class Ops
             _c,
             _inner;
 
-        public ChannelAffineNode(Tensor x, Tensor? scale, Tensor? shift, int outer, int c, int inner)
+        public ChannelAffineNode(
+            Tensor x,
+            Tensor? scale,
+            Tensor? shift,
+            int outer,
+            int c,
+            int inner
+        )
             : base("channel_affine", x, scale, shift)
         {
             (_outer, _c, _inner) = (outer, c, inner);
@@ -120,7 +130,10 @@ public static partial class Ops
         if (bias is null)
             return y;
         if (bias.Rank != 1 || bias.Shape[0] != o)
-            throw new ArgumentException($"{op}: bias must have shape [{o}], got {bias.Shape}", nameof(bias));
+            throw new ArgumentException(
+                $"{op}: bias must have shape [{o}], got {bias.Shape}",
+                nameof(bias)
+            );
         using (y)
             return ChannelAffine(y, null, bias, axis: 1);
     }

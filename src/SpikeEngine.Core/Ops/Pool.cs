@@ -2,17 +2,39 @@ namespace SpikeEngine;
 
 public static partial class Ops
 {
-    private static PoolGeometry PoolGeometryOf(string op, Tensor x, int kernel, int stride, int padding)
+    private static PoolGeometry PoolGeometryOf(
+        string op,
+        Tensor x,
+        int kernel,
+        int stride,
+        int padding
+    )
     {
         Check.Rank(op, "x", x, 4, "[N, C, H, W]");
         Check.Positive(op, "kernel", kernel);
         Check.Positive(op, "stride", stride);
         Check.NonNegative(op, "padding", padding);
         if (padding * 2 > kernel)
-            throw new ArgumentException($"{op}: padding {padding} must be at most half the kernel {kernel}", nameof(padding));
-        var g = new PoolGeometry(x.Shape[0] * x.Shape[1], x.Shape[2], x.Shape[3], kernel, kernel, stride, stride, padding, padding);
+            throw new ArgumentException(
+                $"{op}: padding {padding} must be at most half the kernel {kernel}",
+                nameof(padding)
+            );
+        var g = new PoolGeometry(
+            x.Shape[0] * x.Shape[1],
+            x.Shape[2],
+            x.Shape[3],
+            kernel,
+            kernel,
+            stride,
+            stride,
+            padding,
+            padding
+        );
         if (g.OutH <= 0 || g.OutW <= 0)
-            throw new ArgumentException($"{op}: kernel {kernel} with padding {padding} does not fit input {x.Shape}", nameof(kernel));
+            throw new ArgumentException(
+                $"{op}: kernel {kernel} with padding {padding} does not fit input {x.Shape}",
+                nameof(kernel)
+            );
         return g;
     }
 
@@ -21,7 +43,10 @@ public static partial class Ops
     {
         var g = PoolGeometryOf("max_pool2d", x, kernel, stride, padding);
         if (kernel * kernel > 256)
-            throw new ArgumentException($"max_pool2d: kernel {kernel} has more than 256 positions", nameof(kernel));
+            throw new ArgumentException(
+                $"max_pool2d: kernel {kernel} has more than 256 positions",
+                nameof(kernel)
+            );
         var shape = new Shape(x.Shape[0], x.Shape[1], g.OutH, g.OutW);
         var y = Tensor.Empty(shape, x.Device);
         var argmax = Tensor.Empty(shape, x.Device, DType.UInt8);
@@ -85,7 +110,10 @@ public static partial class Ops
         Check.Positive(op, "outH", outH);
         Check.Positive(op, "outW", outW);
         if (outH > x.Shape[2] || outW > x.Shape[3])
-            throw new ArgumentException($"{op}: output {outH}x{outW} is larger than input {x.Shape}", nameof(outH));
+            throw new ArgumentException(
+                $"{op}: output {outH}x{outW} is larger than input {x.Shape}",
+                nameof(outH)
+            );
         int planes = x.Shape[0] * x.Shape[1],
             h = x.Shape[2],
             w = x.Shape[3];

@@ -121,20 +121,28 @@ public sealed partial class Tensor
     }
 
     /// <summary>Sum over <paramref name="axes"/> (negative counts from the end).</summary>
-    public Tensor Sum(int[] axes, bool keepDims = false) => ReduceAxes("sum", axes, keepDims, mean: false);
+    public Tensor Sum(int[] axes, bool keepDims = false) =>
+        ReduceAxes("sum", axes, keepDims, mean: false);
 
     /// <summary>Mean over <paramref name="axes"/> (negative counts from the end).</summary>
-    public Tensor Mean(int[] axes, bool keepDims = false) => ReduceAxes("mean", axes, keepDims, mean: true);
+    public Tensor Mean(int[] axes, bool keepDims = false) =>
+        ReduceAxes("mean", axes, keepDims, mean: true);
 
     private Tensor ReduceAxes(string op, int[] axes, bool keepDims, bool mean)
     {
         Check.Float(op, "x", this);
         ArgumentNullException.ThrowIfNull(axes);
         if (axes.Length == 0)
-            throw new ArgumentException($"{op}: axes is empty; use {op}() for all elements", nameof(axes));
+            throw new ArgumentException(
+                $"{op}: axes is empty; use {op}() for all elements",
+                nameof(axes)
+            );
         var norm = axes.Select(a => Shape.Axis(a, op)).OrderByDescending(a => a).ToArray();
         if (norm.Distinct().Count() != norm.Length)
-            throw new ArgumentException($"{op}: axes {Shape.Format(axes)} repeat an axis", nameof(axes));
+            throw new ArgumentException(
+                $"{op}: axes {Shape.Format(axes)} repeat an axis",
+                nameof(axes)
+            );
         long count = 1;
         var cur = this;
         var owned = new List<Tensor>();
@@ -147,7 +155,11 @@ public sealed partial class Tensor
         var result = cur;
         if (!keepDims)
         {
-            var dims = Enumerable.Range(0, Rank).Where(i => !norm.Contains(i)).Select(i => Shape[i]).ToArray();
+            var dims = Enumerable
+                .Range(0, Rank)
+                .Where(i => !norm.Contains(i))
+                .Select(i => Shape[i])
+                .ToArray();
             result = cur.Reshape(dims.Length == 0 ? [1] : dims);
             owned.Add(result);
         }
@@ -178,7 +190,8 @@ public sealed partial class Tensor
         return y;
     }
 
-    private sealed class SumNode(string name, Tensor x, int outer, int reduce, int inner) : Node(name, x)
+    private sealed class SumNode(string name, Tensor x, int outer, int reduce, int inner)
+        : Node(name, x)
     {
         private readonly Shape _shape = x.Shape;
 

@@ -60,7 +60,9 @@ public static class CpuAllocator
     internal static void Return(Array data, long bytes)
     {
         Stats.OnFree(bytes);
-        var size = data.Length * (long)System.Runtime.InteropServices.Marshal.SizeOf(data.GetType().GetElementType()!);
+        var size =
+            data.Length
+            * (long)System.Runtime.InteropServices.Marshal.SizeOf(data.GetType().GetElementType()!);
         lock (s_lock)
         {
             if (s_cachedBytes + size > CacheLimitBytes)

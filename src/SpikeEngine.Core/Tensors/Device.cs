@@ -17,7 +17,10 @@ public readonly record struct Device(DeviceKind Kind, int Index)
     public static Device Cuda(int index = 0)
     {
         if (index < 0)
-            throw new ArgumentException($"Device.Cuda: index must be >= 0, got {index}", nameof(index));
+            throw new ArgumentException(
+                $"Device.Cuda: index must be >= 0, got {index}",
+                nameof(index)
+            );
         return new(DeviceKind.Cuda, index);
     }
 
@@ -30,9 +33,16 @@ public readonly record struct Device(DeviceKind Kind, int Index)
             return Cpu;
         if (t == "cuda")
             return Cuda(0);
-        if (t.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(t[5..], out var n) && n >= 0)
+        if (
+            t.StartsWith("cuda:", StringComparison.Ordinal)
+            && int.TryParse(t[5..], out var n)
+            && n >= 0
+        )
             return Cuda(n);
-        throw new ArgumentException($"device: expected 'cpu', 'cuda' or 'cuda:N', got '{text}'", nameof(text));
+        throw new ArgumentException(
+            $"device: expected 'cpu', 'cuda' or 'cuda:N', got '{text}'",
+            nameof(text)
+        );
     }
 
     public override string ToString() => Kind == DeviceKind.Cpu ? "cpu" : $"cuda:{Index}";

@@ -45,7 +45,10 @@ public readonly struct Shape : IEquatable<Shape>
     {
         var a = axis < 0 ? axis + Rank : axis;
         if (a < 0 || a >= Math.Max(Rank, 1))
-            throw new ArgumentException($"{op}: axis {axis} is out of range for shape {this}", nameof(axis));
+            throw new ArgumentException(
+                $"{op}: axis {axis} is out of range for shape {this}",
+                nameof(axis)
+            );
         return a;
     }
 
@@ -78,5 +81,6 @@ public readonly struct Shape : IEquatable<Shape>
 
     public override string ToString() => Format(Dims);
 
-    internal static string Format(ReadOnlySpan<int> dims) => "[" + string.Join(", ", dims.ToArray()) + "]";
+    internal static string Format(ReadOnlySpan<int> dims) =>
+        "[" + string.Join(", ", dims.ToArray()) + "]";
 }

@@ -46,7 +46,10 @@ public abstract class Storage
             GC.SuppressFinalize(this);
         }
         else if (r < 0)
-            throw new ObjectDisposedException(nameof(Storage), "storage released more often than retained");
+            throw new ObjectDisposedException(
+                nameof(Storage),
+                "storage released more often than retained"
+            );
     }
 
     /// <summary>Returns the memory to its allocator.</summary>

@@ -3,8 +3,11 @@ namespace SpikeEngine;
 public sealed partial class Tensor
 {
     /// <summary>An uninitialised tensor.</summary>
-    public static Tensor Empty(ReadOnlySpan<int> shape, Device? device = null, DType dtype = DType.Float32) =>
-        Allocate(new Shape(shape, "Tensor.Empty"), device ?? Device.Cpu, dtype, zero: false);
+    public static Tensor Empty(
+        ReadOnlySpan<int> shape,
+        Device? device = null,
+        DType dtype = DType.Float32
+    ) => Allocate(new Shape(shape, "Tensor.Empty"), device ?? Device.Cpu, dtype, zero: false);
 
     internal static Tensor Allocate(Shape shape, Device device, DType dtype, bool zero)
     {
@@ -20,21 +23,43 @@ public sealed partial class Tensor
         Allocate(shape, device, dtype, zero: false);
 
     /// <summary>A tensor of zeros.</summary>
-    public static Tensor Zeros(ReadOnlySpan<int> shape, Device? device = null, bool requiresGrad = false)
+    public static Tensor Zeros(
+        ReadOnlySpan<int> shape,
+        Device? device = null,
+        bool requiresGrad = false
+    )
     {
-        var t = Allocate(new Shape(shape, "Tensor.Zeros"), device ?? Device.Cpu, DType.Float32, zero: true);
+        var t = Allocate(
+            new Shape(shape, "Tensor.Zeros"),
+            device ?? Device.Cpu,
+            DType.Float32,
+            zero: true
+        );
         t.RequiresGrad = requiresGrad;
         return t;
     }
 
     /// <summary>A tensor of ones.</summary>
-    public static Tensor Ones(ReadOnlySpan<int> shape, Device? device = null, bool requiresGrad = false) =>
-        Full(shape, 1f, device, requiresGrad);
+    public static Tensor Ones(
+        ReadOnlySpan<int> shape,
+        Device? device = null,
+        bool requiresGrad = false
+    ) => Full(shape, 1f, device, requiresGrad);
 
     /// <summary>A tensor filled with <paramref name="value"/>.</summary>
-    public static Tensor Full(ReadOnlySpan<int> shape, float value, Device? device = null, bool requiresGrad = false)
+    public static Tensor Full(
+        ReadOnlySpan<int> shape,
+        float value,
+        Device? device = null,
+        bool requiresGrad = false
+    )
     {
-        var t = Allocate(new Shape(shape, "Tensor.Full"), device ?? Device.Cpu, DType.Float32, zero: false);
+        var t = Allocate(
+            new Shape(shape, "Tensor.Full"),
+            device ?? Device.Cpu,
+            DType.Float32,
+            zero: false
+        );
         t.Backend.Fill(t, value);
         t.RequiresGrad = requiresGrad;
         return t;
@@ -44,7 +69,12 @@ public sealed partial class Tensor
     public static Tensor Scalar(float value, Device? device = null) => Full([1], value, device);
 
     /// <summary>A float32 tensor holding a copy of <paramref name="data"/> (row-major) with the given shape.</summary>
-    public static Tensor FromArray(float[] data, int[] shape, bool requiresGrad = false, Device? device = null)
+    public static Tensor FromArray(
+        float[] data,
+        int[] shape,
+        bool requiresGrad = false,
+        Device? device = null
+    )
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(shape);
@@ -71,7 +101,10 @@ public sealed partial class Tensor
                 nameof(data)
             );
         var t = Allocate(s, device ?? Device.Cpu, DType.Int32, zero: false);
-        t.Backend.CopyFromHost(System.Runtime.InteropServices.MemoryMarshal.Cast<int, float>(data.AsSpan()), t);
+        t.Backend.CopyFromHost(
+            System.Runtime.InteropServices.MemoryMarshal.Cast<int, float>(data.AsSpan()),
+            t
+        );
         return t;
     }
 
@@ -86,8 +119,15 @@ public sealed partial class Tensor
     )
     {
         if (!(std >= 0f) || !float.IsFinite(mean) || !float.IsFinite(std))
-            throw new ArgumentException($"Tensor.Normal: need finite mean and std >= 0, got mean={mean}, std={std}");
-        var t = Allocate(new Shape(shape, "Tensor.Normal"), device ?? Device.Cpu, DType.Float32, zero: false);
+            throw new ArgumentException(
+                $"Tensor.Normal: need finite mean and std >= 0, got mean={mean}, std={std}"
+            );
+        var t = Allocate(
+            new Shape(shape, "Tensor.Normal"),
+            device ?? Device.Cpu,
+            DType.Float32,
+            zero: false
+        );
         t.Backend.FillRandom(t, RandomKind.Normal, mean, std, seed);
         t.RequiresGrad = requiresGrad;
         return t;
@@ -104,8 +144,15 @@ public sealed partial class Tensor
     )
     {
         if (!(high >= low) || !float.IsFinite(low) || !float.IsFinite(high))
-            throw new ArgumentException($"Tensor.Uniform: need finite low <= high, got low={low}, high={high}");
-        var t = Allocate(new Shape(shape, "Tensor.Uniform"), device ?? Device.Cpu, DType.Float32, zero: false);
+            throw new ArgumentException(
+                $"Tensor.Uniform: need finite low <= high, got low={low}, high={high}"
+            );
+        var t = Allocate(
+            new Shape(shape, "Tensor.Uniform"),
+            device ?? Device.Cpu,
+            DType.Float32,
+            zero: false
+        );
         t.Backend.FillRandom(t, RandomKind.Uniform, low, high, seed);
         t.RequiresGrad = requiresGrad;
         return t;
@@ -115,7 +162,12 @@ public sealed partial class Tensor
     /// Kaiming (He) normal initialisation in fan-out mode for ReLU-like gains:
     /// std = sqrt(2 / fan_out), fan_out = shape[0] · Π shape[2..] (conv [K, C, KH, KW] or linear [out, in] → out).
     /// </summary>
-    public static Tensor KaimingNormalFanOut(ReadOnlySpan<int> shape, ulong seed = 0, Device? device = null, bool requiresGrad = true)
+    public static Tensor KaimingNormalFanOut(
+        ReadOnlySpan<int> shape,
+        ulong seed = 0,
+        Device? device = null,
+        bool requiresGrad = true
+    )
     {
         if (shape.Length < 2)
             throw new ArgumentException(
@@ -143,7 +195,9 @@ public sealed partial class Tensor
         if (device == Device)
             return Alias();
         if (DType != DType.Float32 && DType != DType.Int32)
-            throw new ArgumentException($"To: only float32 and int32 tensors move between devices, got {DType.Name()}");
+            throw new ArgumentException(
+                $"To: only float32 and int32 tensors move between devices, got {DType.Name()}"
+            );
         var host = new float[Numel];
         Backend.CopyToHost(this, host);
         var t = Empty(Shape, device, DType);

@@ -93,7 +93,9 @@ public sealed partial class Tensor : IDisposable
     {
         ThrowIfDisposed("span");
         if (Storage is not CpuStorage cpu)
-            throw new InvalidOperationException($"tensor {Describe()}: host span of a {Device} tensor; copy it with To(Device.Cpu)");
+            throw new InvalidOperationException(
+                $"tensor {Describe()}: host span of a {Device} tensor; copy it with To(Device.Cpu)"
+            );
         return cpu.Span<T>().Slice(checked((int)Offset), checked((int)Numel));
     }
 
@@ -125,7 +127,9 @@ public sealed partial class Tensor : IDisposable
     public float Item()
     {
         if (Numel != 1)
-            throw new InvalidOperationException($"Item: tensor {Describe()} has {Numel} elements, expected 1");
+            throw new InvalidOperationException(
+                $"Item: tensor {Describe()} has {Numel} elements, expected 1"
+            );
         return ToArray()[0];
     }
 
@@ -173,17 +177,23 @@ public sealed partial class Tensor : IDisposable
     internal void ThrowIfDisposed(string op)
     {
         if (IsDisposed)
-            throw new ObjectDisposedException(nameof(Tensor), $"{op}: tensor {Name ?? ""} was disposed");
+            throw new ObjectDisposedException(
+                nameof(Tensor),
+                $"{op}: tensor {Name ?? ""} was disposed"
+            );
     }
 
     internal void RequireDType(DType dtype, string op)
     {
         if (DType != dtype)
-            throw new ArgumentException($"{op}: tensor {Describe()} has dtype {DType.Name()}, expected {dtype.Name()}");
+            throw new ArgumentException(
+                $"{op}: tensor {Describe()} has dtype {DType.Name()}, expected {dtype.Name()}"
+            );
     }
 
     /// <summary>Short description for messages: name, shape, dtype, device.</summary>
-    public string Describe() => $"{(Name is null ? "" : Name + " ")}{Shape} {DType.Name()} {Device}";
+    public string Describe() =>
+        $"{(Name is null ? "" : Name + " ")}{Shape} {DType.Name()} {Device}";
 
     public override string ToString()
     {

@@ -1,0 +1,169 @@
+// neuron.cu: multi-step IF / LIF / PLIF neurons, forward and backward fused over time.
+// One thread per neuron, the time loop inside, membrane state in registers: one read of X and
+// one write of S (and of the saved H) per step. Semantics follow SpikingJelly, as written in
+// ARCHITECTURE.md section 4:
+//   charge  IF:   H_t = V_{t-1} + X_t
+//           LIF (decay_input): H_t = V_{t-1} + (X_t - (V_{t-1} - Vr*)) k        k = 1/tau
+//           LIF (no decay_input): H_t = V_{t-1} - (V_{t-1} - Vr*) k + X_t
+//           PLIF: LIF with k = sigmoid(w), w one learnable scalar per layer
+//   fire    S_t = (H_t >= v_th)
+//   reset   hard: V_t = H_t (1 - S_t) + v_reset S_t      soft: V_t = H_t - v_th S_t
+// Vr* = v_reset (hard) or 0 (soft); V_0 = v0 if given, else v_reset (hard) or 0 (soft).
+//
+// Shapes (M = N*C*H*W neurons, time-major):
+//   x_seq, s_seq, v_seq, grad_*_seq: (T, M) fp32
+//   h_seq: (T, M) in the storage type of the suffix: f32, bf16 or f16 (math stays fp32)
+//   v0, v_last, grad_v0, grad_v_last: (M) fp32
+//   plif_w, grad_w: (1) fp32
+// Optional pointers may be null. kind: 0 IF, 1 LIF, 2 PLIF; surrogate: SG_* in surrogate.cuh.
+// Launch: 1-D grid, blockDim.x a multiple of 32 and <= 1024, at least ceil(M / blockDim.x) blocks.
+#include "common.cuh"
+#include "surrogate.cuh"
+
+#define NEURON_IF 0
+#define NEURON_LIF 1
+#define NEURON_PLIF 2
+
+// ----------------------------------------------------------------------------
+// helpers
+
+__device__ inline float neuron_k(int kind, float inv_tau, const float* plif_w) {
+    if (kind == NEURON_PLIF) return 1.0f / (1.0f + expf(-plif_w[0]));
+    if (kind == NEURON_LIF) return inv_tau;
+    return 0.0f;
+}
+
+__device__ inline float neuron_charge(int kind, int decay_input, float v, float x, float k, float vr) {
+    if (kind == NEURON_IF) return v + x;
+    if (decay_input) return v + (x - (v - vr)) * k;
+    return v - (v - vr) * k + x;
+}
+
+__device__ inline float neuron_reset(int hard_reset, float h, float s, float v_th, float v_reset) {
+    return hard_reset ? h * (1.0f - s) + v_reset * s : h - v_th * s;
+}
+
+// ----------------------------------------------------------------------------
+// forward
+
+// __noinline__: NVRTC 11.8 crashes (unbounded recursion) compiling these templates for sm_90
+// when they are inlined into the entry wrappers. A call per thread costs nothing beside T steps.
+template <typename HT>
+__device__ __noinline__ void neuron_fwd(const float* __restrict__ x_seq, const float* __restrict__ v0,
+                           const float* __restrict__ plif_w, float* __restrict__ s_seq,
+                           HT* __restrict__ h_seq, float* __restrict__ v_seq, float* __restrict__ v_last,
+                           int T, int M, int kind, int hard_reset, int decay_input, float inv_tau,
+                           float v_th, float v_reset) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= M) return;
+    const float vr = hard_reset ? v_reset : 0.0f;
+    const float k = neuron_k(kind, inv_tau, plif_w);
+    float v = v0 ? v0[i] : vr;
+    for (int t = 0; t < T; t++) {
+        const long long idx = (long long)t * M + i;
+        const float h = neuron_charge(kind, decay_input, v, x_seq[idx], k, vr);
+        const float s = (h >= v_th) ? 1.0f : 0.0f;
+        store_f32(h_seq, idx, h);
+        s_seq[idx] = s;
+        v = neuron_reset(hard_reset, h, s, v_th, v_reset);
+        if (v_seq) v_seq[idx] = v;
+    }
+    if (v_last) v_last[i] = v;
+}
+
+// ----------------------------------------------------------------------------
+// backward, reverse time, carrying g = dL/dH_{t+1} (0 at the start):
+//   psi_t = surrogate(H_t - v_th), S_t recomputed from the saved H_t
+//   dV/dH = hard: (1 - S) + [!detach] (v_reset - H) psi;  soft: 1 - [!detach] v_th psi
+//   gV = dL/dV_t (direct) + beta g,   beta = 1 - k (LIF, PLIF) or 1 (IF)
+//   g  = gV dV/dH + dL/dS_t psi;  dL/dX_t = gamma g, gamma = k (decay_input) else 1
+//   dL/dV_0 = beta g;  PLIF: dL/dk = sum g dH/dk, dH/dk = (H - V_{t-1}) / k (decay_input)
+//   or -(V_{t-1} - Vr*), and dL/dw = k (1 - k) dL/dk (block reduction, one atomicAdd per block).
+
+template <typename HT>
+__device__ __noinline__ void neuron_bwd(const float* __restrict__ grad_s_seq, const float* __restrict__ grad_v_seq,
+                           const float* __restrict__ grad_v_last, const HT* __restrict__ h_seq,
+                           const float* __restrict__ v0, const float* __restrict__ plif_w,
+                           float* __restrict__ grad_x_seq, float* __restrict__ grad_v0,
+                           float* __restrict__ grad_w, int T, int M, int kind, int hard_reset,
+                           int detach_reset, int decay_input, int surrogate, float alpha, float inv_tau,
+                           float v_th, float v_reset) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    const float vr = hard_reset ? v_reset : 0.0f;
+    const float k = neuron_k(kind, inv_tau, plif_w);
+    const float beta = (kind == NEURON_IF) ? 1.0f : 1.0f - k;
+    const float gamma = (kind != NEURON_IF && decay_input) ? k : 1.0f;
+    float grad_k = 0.0f;
+    if (i < M && T > 0) {
+        float g = 0.0f;
+        float h = load_f32(h_seq, (long long)(T - 1) * M + i);
+        for (int t = T - 1; t >= 0; t--) {
+            const long long idx = (long long)t * M + i;
+            // H_{t-1} is read once, ahead: it is this step's V_{t-1} source and the next step's H.
+            const float h_prev = (t > 0) ? load_f32(h_seq, idx - M) : 0.0f;
+            const float x = h - v_th;
+            const float psi = sg_grad(surrogate, x, alpha);
+            const float s = (h >= v_th) ? 1.0f : 0.0f;
+            float dv_dh;
+            if (hard_reset) {
+                dv_dh = (1.0f - s) + (detach_reset ? 0.0f : (v_reset - h) * psi);
+            } else {
+                dv_dh = 1.0f - (detach_reset ? 0.0f : v_th * psi);
+            }
+            float gv = beta * g;
+            if (grad_v_seq) gv += grad_v_seq[idx];
+            if (grad_v_last && t == T - 1) gv += grad_v_last[i];
+            g = gv * dv_dh + grad_s_seq[idx] * psi;
+            grad_x_seq[idx] = gamma * g;
+            if (kind == NEURON_PLIF) {
+                float v_prev;
+                if (t > 0) {
+                    const float s_prev = (h_prev >= v_th) ? 1.0f : 0.0f;
+                    v_prev = neuron_reset(hard_reset, h_prev, s_prev, v_th, v_reset);
+                } else {
+                    v_prev = v0 ? v0[i] : vr;
+                }
+                const float dh_dk = decay_input ? (h - v_prev) / k : -(v_prev - vr);
+                grad_k += g * dh_dk;
+            }
+            h = h_prev;
+        }
+        if (grad_v0) grad_v0[i] = beta * g;
+    }
+    if (kind == NEURON_PLIF && grad_w) {
+        // every thread of the block takes part, also those past M
+        const float block_sum = block_reduce_sum(grad_k);
+        if (threadIdx.x == 0) atomicAdd(grad_w, k * (1.0f - k) * block_sum);
+    }
+}
+
+// ----------------------------------------------------------------------------
+// entry points: the suffix names the storage type of h_seq
+
+#define NEURON_FWD_ENTRY(NAME, HT)                                                                   \
+    extern "C" __global__ void NAME(const float* x_seq, const float* v0, const float* plif_w,        \
+                                    float* s_seq, HT* h_seq, float* v_seq, float* v_last, int T,     \
+                                    int M, int kind, int hard_reset, int decay_input, float inv_tau, \
+                                    float v_th, float v_reset) {                                     \
+        neuron_fwd<HT>(x_seq, v0, plif_w, s_seq, h_seq, v_seq, v_last, T, M, kind, hard_reset,       \
+                       decay_input, inv_tau, v_th, v_reset);                                         \
+    }
+
+#define NEURON_BWD_ENTRY(NAME, HT)                                                                   \
+    extern "C" __global__ void NAME(const float* grad_s_seq, const float* grad_v_seq,                \
+                                    const float* grad_v_last, const HT* h_seq, const float* v0,      \
+                                    const float* plif_w, float* grad_x_seq, float* grad_v0,          \
+                                    float* grad_w, int T, int M, int kind, int hard_reset,           \
+                                    int detach_reset, int decay_input, int surrogate, float alpha,   \
+                                    float inv_tau, float v_th, float v_reset) {                      \
+        neuron_bwd<HT>(grad_s_seq, grad_v_seq, grad_v_last, h_seq, v0, plif_w, grad_x_seq, grad_v0,  \
+                       grad_w, T, M, kind, hard_reset, detach_reset, decay_input, surrogate, alpha,  \
+                       inv_tau, v_th, v_reset);                                                      \
+    }
+
+NEURON_FWD_ENTRY(neuron_fwd_f32, float)
+NEURON_FWD_ENTRY(neuron_fwd_bf16, bf16_t)
+NEURON_FWD_ENTRY(neuron_fwd_f16, f16_t)
+NEURON_BWD_ENTRY(neuron_bwd_f32, float)
+NEURON_BWD_ENTRY(neuron_bwd_bf16, bf16_t)
+NEURON_BWD_ENTRY(neuron_bwd_f16, f16_t)

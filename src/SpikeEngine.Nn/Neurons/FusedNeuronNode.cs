@@ -1,0 +1,173 @@
+namespace SpikeEngine.Nn;
+
+/// <summary>
+/// Shared machinery of <see cref="IfNode"/>, <see cref="LifNode"/> and <see cref="PlifNode"/>:
+/// the fused scan (<see cref="NeuronOps.Scan"/>), the membrane state <see cref="V"/>, the storage
+/// type of the saved membrane, and firing statistics of the last forward pass.
+/// </summary>
+public abstract class FusedNeuronNode : NeuronNode
+{
+    private readonly string _op;
+    private Tensor? _v; // (one step of the input: N, ...)
+    private bool _ownsV;
+    private Tensor? _spikeCount; // int32 [1], written by the last forward
+    private long _foldedCount;
+    private DType _stateDType = DType.Float32;
+
+    private protected FusedNeuronNode(
+        string op,
+        float vThreshold,
+        float? vReset,
+        bool detachReset,
+        Surrogate? surrogate
+    )
+    {
+        _op = op;
+        if (!float.IsFinite(vThreshold))
+            throw new ArgumentException(
+                $"{op}: 'vThreshold' must be finite, got {vThreshold}",
+                nameof(vThreshold)
+            );
+        if (vReset is { } vr && !float.IsFinite(vr))
+            throw new ArgumentException(
+                $"{op}: 'vReset' must be finite or null (soft reset), got {vr}",
+                nameof(vReset)
+            );
+        VThreshold = vThreshold;
+        VReset = vReset;
+        DetachReset = detachReset;
+        Surrogate = surrogate ?? Surrogate.Sigmoid(4f);
+    }
+
+    /// <summary>Firing threshold v_th.</summary>
+    public float VThreshold { get; }
+
+    /// <summary>Hard-reset potential; null means soft reset (subtract v_th).</summary>
+    public float? VReset { get; }
+
+    /// <summary>The spike in the reset term is a constant for backward.</summary>
+    public bool DetachReset { get; }
+
+    /// <summary>The surrogate gradient of the spike.</summary>
+    public Surrogate Surrogate { get; }
+
+    /// <summary>
+    /// Storage type of the membrane H saved for backward: float32 (default), bfloat16 or float16
+    /// (2 bytes per neuron-step; the arithmetic stays float32).
+    /// </summary>
+    public DType StateDType
+    {
+        get => _stateDType;
+        set
+        {
+            if (value is not (DType.Float32 or DType.BFloat16 or DType.Float16))
+                throw new ArgumentException(
+                    $"{_op}: 'StateDType' must be float32, bfloat16 or float16, got {value.Name()}",
+                    nameof(value)
+                );
+            _stateDType = value;
+        }
+    }
+
+    /// <summary>The scan parameters of this neuron.</summary>
+    public abstract NeuronSpec Spec { get; }
+
+    /// <summary>PLIF's learnable weight; null for IF and LIF.</summary>
+    private protected virtual Tensor? ScanWeight => null;
+
+    /// <summary>
+    /// Membrane potential after the last step (shape of one input step). Setting it before
+    /// <see cref="Forward"/> sets <c>V_0</c>; gradients flow into a tensor set here (its
+    /// <see cref="Tensor.Grad"/>). Null is the rest state (v_reset, or 0 for soft reset).
+    /// </summary>
+    public override Tensor? V
+    {
+        get => _v;
+        set
+        {
+            if (value is not null)
+                Check.Float(_op, "V", value);
+            ReplaceV(value, owned: false);
+        }
+    }
+
+    /// <summary>Spikes emitted by the last forward pass (0 before the first).</summary>
+    public long LastSpikeCount =>
+        _spikeCount is null ? _foldedCount : _spikeCount.ToInt32Array()[0];
+
+    /// <summary>Neuron-steps (T · neurons) of the last forward pass.</summary>
+    public long LastNeuronSteps { get; private set; }
+
+    /// <summary>Spikes per neuron-step of the last forward pass (0 before the first).</summary>
+    public double LastFiringRate =>
+        LastNeuronSteps == 0 ? 0.0 : (double)LastSpikeCount / LastNeuronSteps;
+
+    /// <summary>
+    /// Multi-step: <paramref name="x"/> is <c>[T, N, ...]</c> and the spikes have the same shape.
+    /// Single-step (<see cref="StepMode.Single"/>): <paramref name="x"/> is one step <c>[N, ...]</c>
+    /// and the state carries to the next call.
+    /// </summary>
+    public override Tensor Forward(Tensor x)
+    {
+        Check.Float(_op, "x", x);
+        var multi = StepMode == StepMode.Multi;
+        if (multi && x.Rank < 1)
+            throw new ArgumentException(
+                $"{_op}: multi-step input must be [T, ...], got {x.Shape}",
+                nameof(x)
+            );
+        var steps = multi ? x.Shape[0] : 1;
+        var m = checked((int)(x.Numel / steps));
+        var stepShape = multi ? (x.Rank == 1 ? [1] : x.Shape.ToArray()[1..]) : x.Shape.ToArray();
+        if (_v is not null && (_v.Numel != m || _v.Device != x.Device))
+            throw new ArgumentException(
+                $"{_op}: state V {_v.Describe()} does not match one step {Shape.Format(stepShape)} of x {x.Describe()}; call ResetState()",
+                nameof(x)
+            );
+
+        if (_spikeCount is null || _spikeCount.Device != x.Device)
+        {
+            _spikeCount?.Dispose();
+            _spikeCount = TensorScope.Unscoped(Tensor.Empty(new Shape(1), x.Device, DType.Int32));
+        }
+        using var x2 = x.Reshape(steps, m);
+        using var v0 = _v?.Reshape(m);
+        var (s2, vLast) = NeuronOps.Scan(Spec, x2, v0, ScanWeight, _stateDType, _spikeCount);
+        LastNeuronSteps = (long)steps * m;
+        using (s2)
+        using (vLast)
+        {
+            ReplaceV(TensorScope.Unscoped(vLast.Reshape(stepShape)), owned: true);
+            return s2.Reshape(x.Shape.ToArray());
+        }
+    }
+
+    protected override void ResetOwnState()
+    {
+        ReplaceV(null, owned: false);
+        if (_spikeCount is not null)
+        {
+            _foldedCount = _spikeCount.ToInt32Array()[0];
+            _spikeCount.Dispose();
+            _spikeCount = null;
+        }
+    }
+
+    protected override void DetachOwnState()
+    {
+        if (_v is null)
+            return;
+        ReplaceV(TensorScope.Unscoped(_v.Detach()), owned: true);
+    }
+
+    private void ReplaceV(Tensor? value, bool owned)
+    {
+        if (_ownsV && _v is not null && !ReferenceEquals(_v, value))
+            _v.Dispose();
+        _v = value;
+        _ownsV = owned && value is not null;
+    }
+
+    public override string ToString() =>
+        $"{GetType().Name}(v_th={VThreshold}, v_reset={(VReset is { } r ? r.ToString() : "None")}, detach_reset={DetachReset}, surrogate={Surrogate})";
+}
