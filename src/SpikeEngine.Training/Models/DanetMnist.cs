@@ -14,8 +14,8 @@ namespace SpikeEngine.Training.Models;
 internal sealed class DanetMnist : Module
 {
     private readonly List<object> _layers = [];
-    private readonly List<InterimLif> _neurons = [];
-    private readonly InterimLif _head;
+    private readonly List<LifNode> _neurons = [];
+    private readonly LifNode _head;
     private readonly Tensor _fcW,
         _fcB;
     private ulong _seed;
@@ -58,9 +58,9 @@ internal sealed class DanetMnist : Module
 
     private sealed record Block(DanetMnist Net, string Name, int Channels)
     {
-        public readonly InterimLif Lif1 = Net.MakeLif(Name + ".lif1");
+        public readonly LifNode Lif1 = Net.MakeLif(Name + ".lif1");
         public readonly ConvBn Conv1 = Net.MakeConv(Name + ".conv1", Channels, Channels, 1);
-        public readonly InterimLif Lif2 = Net.MakeLif(Name + ".lif2");
+        public readonly LifNode Lif2 = Net.MakeLif(Name + ".lif2");
         public readonly ConvBn Conv2 = Net.MakeConv(Name + ".conv2", Channels, Channels, 1);
     }
 
@@ -69,9 +69,9 @@ internal sealed class DanetMnist : Module
 
     private void Lif(string name) => _layers.Add(MakeLif(name));
 
-    private InterimLif MakeLif(string name)
+    private LifNode MakeLif(string name)
     {
-        var n = Child(name.Replace('.', '_'), new InterimLif());
+        var n = Child(name.Replace('.', '_'), new LifNode(tau: 2f, vThreshold: 1f, vReset: 0f, decayInput: true, detachReset: true));
         _neurons.Add(n);
         return n;
     }
@@ -95,7 +95,7 @@ internal sealed class DanetMnist : Module
         return Ops.BatchNorm(y, cb.Gamma, cb.Beta, cb.Mean, cb.Var, IsTraining);
     }
 
-    private static Tensor Spike(InterimLif n, Tensor x, int t) // x (T·N, C, H, W)
+    private static Tensor Spike(LifNode n, Tensor x, int t) // x (T·N, C, H, W)
     {
         var shape = x.Shape.ToArray();
         using var seq = x.Reshape([t, -1]);
@@ -114,7 +114,7 @@ internal sealed class DanetMnist : Module
             Tensor next = layer switch
             {
                 ConvBn cb => ApplyConv(cb, h),
-                InterimLif lif => Spike(lif, h, t),
+                LifNode lif => Spike(lif, h, t),
                 Block b => ApplyBlock(b, h, t),
                 _ => throw new InvalidOperationException("unknown layer"),
             };
@@ -138,18 +138,6 @@ internal sealed class DanetMnist : Module
         return x + y2;
     }
 
-    /// <summary>Firing rate of every neuron layer in the last forward pass.</summary>
-    public IReadOnlyDictionary<string, double> FiringRates()
-    {
-        var d = new Dictionary<string, double>();
-        foreach (var (name, m) in NamedModules())
-        {
-            if (m is InterimLif l && l.LastNeuronSteps > 0)
-                d[name] = (double)l.LastSpikes / l.LastNeuronSteps;
-        }
-        return d;
-    }
-
     public static ClassifierModel Create(
         string name,
         int numClasses,
@@ -160,6 +148,6 @@ internal sealed class DanetMnist : Module
     )
     {
         var net = new DanetMnist(input.Channels, numClasses, widths, blocks, seed);
-        return new ClassifierModel(name, net, net.Forward, net.FiringRates);
+        return new ClassifierModel(name, net, net.Forward, () => FiringStats.Collect(net));
     }
 }
