@@ -110,7 +110,7 @@ public sealed class CliTests
         Assert.Contains("BLAS:", output);
     }
 
-    private static void WriteIdx(string dir, string stem, int count, int seed)
+    internal static void WriteIdx(string dir, string stem, int count, int seed)
     {
         var ds = new SyntheticDataset(count, seed, classes: 4);
         var images = new byte[16 + count * 64];
