@@ -220,7 +220,8 @@ internal static class SpikeConv
         int[] list,
         float[] values,
         int n,
-        ref float dst
+        ref float dst,
+        int offset = 0
     )
     {
         var w = Vector<float>.Count;
@@ -240,7 +241,10 @@ internal static class SpikeConv
                 a7 = default;
             for (var i = 0; i < n; i++)
             {
-                ref var r = ref Unsafe.Add(ref rb, (nint)Unsafe.Add(ref lb, i) * kp + kb);
+                ref var r = ref Unsafe.Add(
+                    ref rb,
+                    ((nint)Unsafe.Add(ref lb, i) + offset) * kp + kb
+                );
                 var v = new Vector<float>(Unsafe.Add(ref vb, i));
                 a0 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref r, 0), v, a0);
                 a1 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref r, (nuint)w), v, a1);
@@ -266,7 +270,10 @@ internal static class SpikeConv
             Vector<float> a = default;
             for (var i = 0; i < n; i++)
             {
-                ref var r = ref Unsafe.Add(ref rb, (nint)Unsafe.Add(ref lb, i) * kp + kb);
+                ref var r = ref Unsafe.Add(
+                    ref rb,
+                    ((nint)Unsafe.Add(ref lb, i) + offset) * kp + kb
+                );
                 a = Vector.FusedMultiplyAdd(
                     Vector.LoadUnsafe(ref r),
                     new Vector<float>(Unsafe.Add(ref vb, i)),
@@ -280,9 +287,19 @@ internal static class SpikeConv
     /// <summary>Scratch of one worker for <see cref="FilterSample"/>.</summary>
     public sealed class FilterScratch(in ConvGeometry g)
     {
-        public readonly float[] GyT = new float[g.OutH * g.OutW * PaddedK(g.K)];
+        // gy transposed position-major with a zero margin of M = pad + (KK - 1)·dilation positions
+        // on every side, so that with unit stride a shifted input always lands on a row (zeros
+        // outside the output) and no bounds are checked per tap.
+        public readonly int MarginH = g.PadH + (g.KH - 1) * g.DilationH;
+        public readonly int MarginW = g.PadW + (g.KW - 1) * g.DilationW;
+        public readonly float[] GyT = new float[
+            (g.OutH + 2 * (g.PadH + (g.KH - 1) * g.DilationH))
+                * (g.OutW + 2 * (g.PadW + (g.KW - 1) * g.DilationW))
+                * PaddedK(g.K)
+        ];
         public readonly int[] Rows = new int[g.H * g.W];
         public readonly int[] Cols = new int[g.H * g.W];
+        public readonly int[] Bases = new int[g.H * g.W];
         public readonly float[] PixelValues = new float[g.H * g.W];
         public readonly int[] Outputs = new int[g.H * g.W];
         public readonly float[] OutputValues = new float[g.H * g.W];
@@ -301,15 +318,32 @@ internal static class SpikeConv
         int k = g.K,
             kp = PaddedK(k),
             hw = g.OutH * g.OutW,
-            taps = g.KH * g.KW;
-        var gyT = sc.GyT; // padded lanes stay zero: only 0..K is written
-        Transpose(gy, hw, gyT, kp, k, hw);
+            taps = g.KH * g.KW,
+            mh = sc.MarginH,
+            mw = sc.MarginW,
+            owp = g.OutW + 2 * mw;
+        var unitStride = g.StrideH == 1 && g.StrideW == 1;
+        var gyT = sc.GyT; // margins and padded lanes stay zero: only the interior 0..K is written
+        if (unitStride)
+        {
+            for (var oh = 0; oh < g.OutH; oh++)
+                Transpose(
+                    gy[(oh * g.OutW)..],
+                    hw,
+                    gyT.AsSpan(((oh + mh) * owp + mw) * kp),
+                    kp,
+                    k,
+                    g.OutW
+                );
+        }
+        else
+            Transpose(gy, hw, gyT, kp, k, hw);
         var rows = sc.Rows;
         var cols = sc.Cols;
+        var bases = sc.Bases;
         var pv = sc.PixelValues;
         var outs = sc.Outputs;
         var ov = sc.OutputValues;
-        var unitStride = g.StrideH == 1 && g.StrideW == 1;
         Span<float> acc = stackalloc float[kp];
         for (var c = 0; c < g.C; c++)
         {
@@ -323,6 +357,7 @@ internal static class SpikeConv
                     var v = xs[iw];
                     rows[np] = ih;
                     cols[np] = iw;
+                    bases[np] = (ih + mh) * owp + iw + mw;
                     pv[np] = v;
                     np += v != 0f ? 1 : 0;
                 }
@@ -333,22 +368,21 @@ internal static class SpikeConv
             for (var kw = 0; kw < g.KW; kw++)
             {
                 // the output positions those inputs reach through tap (kh, kw)
-                var m = 0;
                 var dh = g.PadH - kh * g.DilationH;
                 var dw = g.PadW - kw * g.DilationW;
                 if (unitStride)
-                {
-                    for (var i = 0; i < np; i++)
-                    {
-                        var oh = rows[i] + dh;
-                        var ow = cols[i] + dw;
-                        outs[m] = oh * g.OutW + ow;
-                        ov[m] = pv[i];
-                        m += (uint)oh < (uint)g.OutH && (uint)ow < (uint)g.OutW ? 1 : 0;
-                    }
-                }
+                    Gather(
+                        gyT,
+                        kp,
+                        bases,
+                        pv,
+                        np,
+                        ref MemoryMarshal.GetReference(acc),
+                        dh * owp + dw
+                    );
                 else
                 {
+                    var m = 0;
                     for (var i = 0; i < np; i++)
                     {
                         var nh = rows[i] + dh;
@@ -363,10 +397,10 @@ internal static class SpikeConv
                         ov[m] = pv[i];
                         m++;
                     }
+                    if (m == 0)
+                        continue;
+                    Gather(gyT, kp, outs, ov, m, ref MemoryMarshal.GetReference(acc));
                 }
-                if (m == 0)
-                    continue;
-                Gather(gyT, kp, outs, ov, m, ref MemoryMarshal.GetReference(acc));
                 var dst = gWT.AsSpan((c * taps + kh * g.KW + kw) * kp, kp);
                 System.Numerics.Tensors.TensorPrimitives.Add(dst, acc, dst);
             }
