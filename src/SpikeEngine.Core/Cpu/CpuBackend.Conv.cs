@@ -32,7 +32,7 @@ public sealed partial class CpuBackend
 
     /// <summary>
     /// Input density (fraction of non-zeros) below which convolutions take the event-driven path;
-    /// negative disables it, above 1 forces it. Default 0.04 (the measured crossover with the OpenBLAS dense path), or <c>SPIKEENGINE_SPARSE_CONV</c>
+    /// negative disables it, above 1 forces it. Default 0.15 (below the measured crossover of forward + weight gradient with the OpenBLAS dense path, docs/architecture.md), or <c>SPIKEENGINE_SPARSE_CONV</c>
     /// (<c>off</c>, <c>on</c>, <c>auto</c> or a number).
     /// </summary>
     public static double EventDrivenDensityThreshold

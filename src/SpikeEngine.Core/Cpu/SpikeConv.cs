@@ -35,7 +35,7 @@ internal static class SpikeConv
         {
             "off" => -1,
             "on" => 2,
-            null or "" or "auto" => 0.04,
+            null or "" or "auto" => 0.15,
             _ when double.TryParse(
                     env,
                     System.Globalization.CultureInfo.InvariantCulture,
