@@ -48,6 +48,77 @@ public class EventDrivenConvTests
         );
     }
 
+    // (N, C, H, W, K, kernel, stride, padding, dilation, density): odd sizes, stride 2, padding 0
+    // and 2, dilation 2, 1×1 and 5×3 kernels, C above 64 (two mask words), K not a multiple of
+    // the vector width and above 8 vectors (a block of registers plus a remainder).
+    public static TheoryData<int, int, int, int, int, (int, int), int, int, int, double> Shapes =>
+        new()
+        {
+            { 2, 3, 11, 13, 5, (3, 3), 2, 0, 1, 0.2 },
+            { 1, 7, 9, 10, 70, (3, 3), 1, 2, 2, 0.15 },
+            { 2, 70, 6, 5, 9, (3, 3), 2, 1, 1, 0.25 },
+            { 1, 4, 8, 8, 3, (1, 1), 1, 0, 1, 0.3 },
+            { 1, 5, 10, 9, 17, (5, 3), 1, 1, 1, 0.1 },
+            { 2, 66, 7, 7, 64, (3, 3), 1, 1, 1, 1.0 },
+            { 2, 6, 7, 9, 8, (3, 3), 2, 1, 2, 0.0 },
+        };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void MatchesDenseOnAwkwardShapes(
+        int n,
+        int c,
+        int h,
+        int wd,
+        int k,
+        (int, int) kernel,
+        int stride,
+        int padding,
+        int dilation,
+        double density
+    )
+    {
+        using var scope = TensorScope.Begin();
+        var x = (
+            (float)density - Tensor.Uniform([n, c, h, wd], seed: (ulong)(c * 31 + k))
+        ).Heaviside();
+        var w = Tensor.Normal([k, c, kernel.Item1, kernel.Item2], seed: 9);
+        var g = Ops.ConvGeometryOf(
+            x,
+            w,
+            (stride, stride),
+            (padding, padding),
+            (dilation, dilation)
+        );
+        var gy = Tensor.Normal([n, k, g.OutH, g.OutW], seed: 10);
+        var be = CpuBackend.Instance;
+        var yDense = Tensor.Empty([n, k, g.OutH, g.OutW]);
+        var ySparse = Tensor.Empty([n, k, g.OutH, g.OutW]);
+        be.Conv2dForward(x, w, yDense, g, eventDriven: false);
+        be.Conv2dForward(x, w, ySparse, g, eventDriven: true);
+        // Summation order differs: allow float rounding of a sum of C·KH·KW (forward) or
+        // N·OH·OW (weight gradient) terms of magnitude about 1.
+        var ckk = c * kernel.Item1 * kernel.Item2;
+        GradCheck.AssertClose(
+            "forward",
+            ySparse.ToArray(),
+            yDense.ToArray(),
+            Math.Max(1e-5, 1e-6 * ckk),
+            1e-5
+        );
+        var gwDense = Tensor.Empty([k, c, kernel.Item1, kernel.Item2]);
+        var gwSparse = Tensor.Empty([k, c, kernel.Item1, kernel.Item2]);
+        be.Conv2dBackwardFilter(x, gy, gwDense, g, eventDriven: false);
+        be.Conv2dBackwardFilter(x, gy, gwSparse, g, eventDriven: true);
+        GradCheck.AssertClose(
+            "weight gradient",
+            gwSparse.ToArray(),
+            gwDense.ToArray(),
+            Math.Max(1e-4, 1e-6 * n * g.OutH * g.OutW),
+            1e-5
+        );
+    }
+
     [Fact]
     public void NonBinarySparseInputsAreExactToo()
     {
@@ -61,5 +132,11 @@ public class EventDrivenConvTests
         CpuBackend.Instance.Conv2dForward(x, w, a, g, eventDriven: false);
         CpuBackend.Instance.Conv2dForward(x, w, b, g, eventDriven: true);
         GradCheck.AssertClose("forward", b.ToArray(), a.ToArray(), 1e-5, 1e-5);
+        var gy = Tensor.Normal([2, 4, g.OutH, g.OutW], seed: 8);
+        var gwA = Tensor.Empty([4, 3, 3, 3]);
+        var gwB = Tensor.Empty([4, 3, 3, 3]);
+        CpuBackend.Instance.Conv2dBackwardFilter(x, gy, gwA, g, eventDriven: false);
+        CpuBackend.Instance.Conv2dBackwardFilter(x, gy, gwB, g, eventDriven: true);
+        GradCheck.AssertClose("weight gradient", gwB.ToArray(), gwA.ToArray(), 1e-4, 1e-5);
     }
 }

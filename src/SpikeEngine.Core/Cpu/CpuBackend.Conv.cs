@@ -32,7 +32,7 @@ public sealed partial class CpuBackend
 
     /// <summary>
     /// Input density (fraction of non-zeros) below which convolutions take the event-driven path;
-    /// negative disables it, above 1 forces it. Default 0.04 (the measured crossover with the OpenBLAS dense path), or <c>SPIKEENGINE_SPARSE_CONV</c>
+    /// negative disables it, above 1 forces it. Default 0.15 (below the measured crossover of forward + weight gradient with the OpenBLAS dense path, docs/architecture.md), or <c>SPIKEENGINE_SPARSE_CONV</c>
     /// (<c>off</c>, <c>on</c>, <c>auto</c> or a number).
     /// </summary>
     public static double EventDrivenDensityThreshold
@@ -252,16 +252,15 @@ public sealed partial class CpuBackend
             g.N,
             (_, s, e) =>
             {
-                var yT = ArrayPool<float>.Shared.Rent(hw * geo.K);
+                var scratch = new SpikeConv.ForwardScratch(geo);
                 for (var i = s; i < e; i++)
                     SpikeConv.ForwardSample(
                         new ReadOnlySpan<float>(xa, xo + i * inPlane, inPlane),
                         wT,
                         new Span<float>(ya, yo + i * geo.K * hw, geo.K * hw),
-                        yT,
+                        scratch,
                         geo
                     );
-                ArrayPool<float>.Shared.Return(yT);
             }
         );
         ArrayPool<float>.Shared.Return(wT);
@@ -277,42 +276,36 @@ public sealed partial class CpuBackend
         int ckk = g.C * g.KH * g.KW,
             hw = g.OutH * g.OutW,
             inPlane = g.C * g.H * g.W,
-            wn = g.K * ckk;
+            kp = SpikeConv.PaddedK(g.K),
+            wn = kp * ckk;
         var workers = Math.Min(g.N, Par.Workers);
         var partials = new float[workers][];
         ForSampleChunks(
             g.N,
             (wi, s, e) =>
             {
-                var acc = partials[wi] = ArrayPool<float>.Shared.Rent(wn);
-                Array.Clear(acc, 0, wn);
-                var gyT = ArrayPool<float>.Shared.Rent(hw * geo.K);
+                var acc = partials[wi] = new float[wn];
+                var scratch = new SpikeConv.FilterScratch(geo);
                 for (var i = s; i < e; i++)
                     SpikeConv.FilterSample(
                         new ReadOnlySpan<float>(xa, xo + i * inPlane, inPlane),
                         new ReadOnlySpan<float>(ga, go + i * geo.K * hw, geo.K * hw),
-                        gyT,
+                        scratch,
                         acc,
                         geo
                     );
-                ArrayPool<float>.Shared.Return(gyT);
             }
         );
-        // Σ partials ([C·KH·KW, K]) then transpose into gw ([K, C·KH·KW]).
+        // Σ partials ([C·KH·KW, Kp]) then transpose into gw ([K, C·KH·KW]).
         var sum = partials.First(p => p is not null);
         foreach (var p in partials)
         {
             if (p is not null && !ReferenceEquals(p, sum))
-                TensorPrimitives.Add(sum.AsSpan(0, wn), p.AsSpan(0, wn), sum.AsSpan(0, wn));
+                TensorPrimitives.Add(sum, p, sum);
         }
         var dst = gw.Span();
         for (var j = 0; j < ckk; j++)
         for (var k = 0; k < geo.K; k++)
-            dst[k * ckk + j] = sum[j * geo.K + k];
-        foreach (var p in partials)
-        {
-            if (p is not null)
-                ArrayPool<float>.Shared.Return(p);
-        }
+            dst[k * ckk + j] = sum[j * kp + k];
     }
 }

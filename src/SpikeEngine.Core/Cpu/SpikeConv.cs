@@ -1,16 +1,27 @@
 using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace SpikeEngine.Cpu;
 
 /// <summary>
-/// Event-driven convolution for sparse inputs (spike tensors). Instead of multiplying every input
-/// by every weight, each non-zero input x[c, ih, iw] adds v·W[:, c, kh, kw] to the outputs it
-/// reaches — with spikes (v = 1, firing rates of 10–25%) most of the dense multiply-adds are
-/// skipped. Outputs are accumulated position-major ([OH·OW, K], K contiguous) so every update is
-/// one vector add, then transposed. The weight gradient is sparse in its input the same way.
+/// Event-driven convolution for sparse inputs (spike tensors): only the non-zero inputs are
+/// touched, so with spikes (firing rates of 10–25%) most of the dense multiply-adds are skipped.
 /// Results equal the dense path up to float summation order.
+/// <para>
+/// Forward, gathered weight rows: for each output position the active taps (c, kh, kw) under its
+/// window are listed (the input is first copied channel-last and zero-padded, so a window is KH·KW
+/// contiguous runs of C values), then the output's K channels are held in registers, a block of
+/// 8 vectors at a time, while the weight rows wT[tap, :] of the active taps are added in
+/// (v·row, one FMA per vector; v = 1 for spikes). Nothing is stored until the position is done.
+/// </para>
+/// <para>
+/// Weight gradient, per tap: gW[:, tap] = Σ over the active inputs of channel c, shifted by
+/// (kh, kw) onto the output positions they reach, of v·gy[:, o]; the tap's K gradients are held in
+/// registers while the rows gyT[o, :] (gy transposed position-major, L2-resident) are added in.
+/// </para>
+/// Rows of K are padded to a multiple of the vector width with zeros (<c>Kp</c>).
 /// </summary>
 internal static class SpikeConv
 {
@@ -24,7 +35,7 @@ internal static class SpikeConv
         {
             "off" => -1,
             "on" => 2,
-            null or "" or "auto" => 0.04,
+            null or "" or "auto" => 0.15,
             _ when double.TryParse(
                     env,
                     System.Globalization.CultureInfo.InvariantCulture,
@@ -50,115 +61,348 @@ internal static class SpikeConv
         return (double)nz / x.Length;
     }
 
-    // dst[0..n) += v · src[0..n): the inner step of both passes, inlined (no per-call dispatch).
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddScaled(ref float dst, ref float src, float v, int n)
-    {
-        var w = Vector<float>.Count;
-        var vv = new Vector<float>(v);
-        var i = 0;
-        for (; i + w <= n; i += w)
-        {
-            ref var d = ref Unsafe.Add(ref dst, i);
-            var r = Vector.FusedMultiplyAdd(
-                Vector.LoadUnsafe(ref Unsafe.Add(ref src, i)),
-                vv,
-                Vector.LoadUnsafe(ref d)
-            );
-            r.StoreUnsafe(ref d);
-        }
-        for (; i < n; i++)
-            Unsafe.Add(ref dst, i) += v * Unsafe.Add(ref src, i);
-    }
+    /// <summary>K rounded up to a whole number of vectors.</summary>
+    public static int PaddedK(int k) =>
+        (k + Vector<float>.Count - 1) / Vector<float>.Count * Vector<float>.Count;
 
-    /// <summary>wT[(c·KH + kh)·KW + kw, k] = w[k, c, kh, kw].</summary>
+    /// <summary>wT[(c·KH + kh)·KW + kw, 0..Kp) = w[0..K), c, kh, kw] then zeros.</summary>
     public static float[] TransposeWeights(ReadOnlySpan<float> w, int k, int ckk)
     {
-        var wT = ArrayPool<float>.Shared.Rent(k * ckk);
+        var kp = PaddedK(k);
+        var wT = ArrayPool<float>.Shared.Rent(kp * ckk);
+        Array.Clear(wT, 0, kp * ckk);
         for (var o = 0; o < k; o++)
         for (var j = 0; j < ckk; j++)
-            wT[j * k + o] = w[o * ckk + j];
+            wT[j * kp + o] = w[o * ckk + j];
         return wT;
     }
 
-    /// <summary>y (one sample, [K, OH·OW]) from x (one sample, [C, H, W]) and wT ([C·KH·KW, K]).</summary>
+    /// <summary>Scratch of one worker for <see cref="ForwardSample"/>.</summary>
+    public sealed class ForwardScratch(in ConvGeometry g)
+    {
+        public readonly int Words = (g.C + 63) / 64;
+        public readonly ulong[] Masks = new ulong[
+            (g.H + 2 * g.PadH) * (g.W + 2 * g.PadW) * ((g.C + 63) / 64)
+        ];
+        public float[]? Xp;
+        public readonly float[] YT = new float[g.OutH * g.OutW * PaddedK(g.K)];
+        public readonly int[] Taps = new int[g.C * g.KH * g.KW];
+        public readonly float[] Values = Ones(g.C * g.KH * g.KW);
+        public bool ValuesAreOnes = true;
+
+        private static float[] Ones(int n)
+        {
+            var a = new float[n];
+            a.AsSpan().Fill(1f);
+            return a;
+        }
+    }
+
+    /// <summary>y (one sample, [K, OH·OW]) from x (one sample, [C, H, W]) and wT ([C·KH·KW, Kp]).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ForwardSample(
         ReadOnlySpan<float> x,
         float[] wT,
         Span<float> y,
-        float[] yT,
+        ForwardScratch sc,
         in ConvGeometry g
     )
     {
         int k = g.K,
+            kp = PaddedK(k),
             hw = g.OutH * g.OutW,
-            taps = g.KH * g.KW;
-        Array.Clear(yT, 0, hw * k);
-        for (var c = 0; c < g.C; c++)
-        for (var ih = 0; ih < g.H; ih++)
-        for (var iw = 0; iw < g.W; iw++)
+            taps = g.KH * g.KW,
+            C = g.C,
+            wp = g.W + 2 * g.PadW,
+            words = sc.Words;
+        // Bit masks of the non-zero channels of each (zero-padded) pixel:
+        // masks[((ih + PadH)·Wp + iw + PadW)·words + c/64] bit c%64.
+        var masks = sc.Masks;
+        Array.Clear(masks);
+        var binary = true;
+        for (var c = 0; c < C; c++)
         {
-            var v = x[(c * g.H + ih) * g.W + iw];
-            if (v == 0f)
-                continue;
-            for (var kh = 0; kh < g.KH; kh++)
+            var bit = 1UL << (c & 63);
+            for (var ih = 0; ih < g.H; ih++)
             {
-                var nh = ih + g.PadH - kh * g.DilationH;
-                if (nh < 0 || nh % g.StrideH != 0 || nh / g.StrideH >= g.OutH)
-                    continue;
-                var oh = nh / g.StrideH;
-                for (var kw = 0; kw < g.KW; kw++)
+                var src = x.Slice((c * g.H + ih) * g.W, g.W);
+                var d = ((ih + g.PadH) * wp + g.PadW) * words + (c >> 6);
+                for (var iw = 0; iw < g.W; iw++, d += words)
                 {
-                    var nw = iw + g.PadW - kw * g.DilationW;
-                    if (nw < 0 || nw % g.StrideW != 0 || nw / g.StrideW >= g.OutW)
-                        continue;
-                    var o = oh * g.OutW + nw / g.StrideW;
-                    AddScaled(ref yT[o * k], ref wT[(c * taps + kh * g.KW + kw) * k], v, k);
+                    var v = src[iw];
+                    masks[d] |= v != 0f ? bit : 0UL;
+                    binary &= v == 0f || v == 1f;
                 }
             }
         }
-        // [OH·OW, K] → [K, OH·OW]
-        for (var o = 0; o < hw; o++)
-        for (var kk = 0; kk < k; kk++)
-            y[kk * hw + o] = yT[o * k + kk];
+        // Non-binary input: the values too, channel-last and padded like the masks.
+        float[]? xp = null;
+        if (!binary)
+        {
+            xp = sc.Xp ??= new float[(g.H + 2 * g.PadH) * wp * C];
+            for (var c = 0; c < C; c++)
+            for (var ih = 0; ih < g.H; ih++)
+            {
+                var src = x.Slice((c * g.H + ih) * g.W, g.W);
+                var d = ((ih + g.PadH) * wp + g.PadW) * C + c;
+                for (var iw = 0; iw < g.W; iw++, d += C)
+                    xp[d] = src[iw];
+            }
+        }
+        var tapList = sc.Taps;
+        var values = sc.Values;
+        if (binary && !sc.ValuesAreOnes)
+            values.AsSpan().Fill(1f);
+        sc.ValuesAreOnes = binary;
+        var yT = sc.YT;
+        for (var oh = 0; oh < g.OutH; oh++)
+        for (var ow = 0; ow < g.OutW; ow++)
+        {
+            var n = 0;
+            for (var kh = 0; kh < g.KH; kh++)
+            {
+                var row = (oh * g.StrideH + kh * g.DilationH) * wp;
+                for (var kw = 0; kw < g.KW; kw++)
+                {
+                    var pixel = row + ow * g.StrideW + kw * g.DilationW;
+                    var tap = kh * g.KW + kw;
+                    for (var word = 0; word < words; word++)
+                    {
+                        var m = masks[pixel * words + word];
+                        while (m != 0)
+                        {
+                            var c = (word << 6) + BitOperations.TrailingZeroCount(m);
+                            m &= m - 1;
+                            tapList[n] = c * taps + tap;
+                            if (xp is not null)
+                                values[n] = xp[pixel * C + c];
+                            n++;
+                        }
+                    }
+                }
+            }
+            Gather(wT, kp, tapList, values, n, ref yT[(oh * g.OutW + ow) * kp]);
+        }
+        Transpose(yT, kp, y, hw, hw, k);
     }
 
-    /// <summary>gWT ([C·KH·KW, K]) += Σ over non-zero inputs of v · gyT[o] for one sample.</summary>
+    // dst[j·dstStride + i] = src[i·srcStride + j] for i < rows, j < cols, in 16×16 blocks: rows of
+    // the destination are often 4 KB apart, and an unblocked walk would map every store to the
+    // same L1 set.
+    private static void Transpose(
+        ReadOnlySpan<float> src,
+        int srcStride,
+        Span<float> dst,
+        int dstStride,
+        int rows,
+        int cols
+    )
+    {
+        const int B = 16;
+        for (var i0 = 0; i0 < rows; i0 += B)
+        {
+            var i1 = Math.Min(rows, i0 + B);
+            for (var j0 = 0; j0 < cols; j0 += B)
+            {
+                var j1 = Math.Min(cols, j0 + B);
+                for (var j = j0; j < j1; j++)
+                for (var i = i0; i < i1; i++)
+                    dst[j * dstStride + i] = src[i * srcStride + j];
+            }
+        }
+    }
+
+    // dst[0..Kp) = Σ_i values[i] · rows[list[i]·Kp .. +Kp), 8 vectors of accumulators at a time.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Gather(
+        float[] rows,
+        int kp,
+        int[] list,
+        float[] values,
+        int n,
+        ref float dst,
+        int offset = 0
+    )
+    {
+        var w = Vector<float>.Count;
+        ref var rb = ref MemoryMarshal.GetArrayDataReference(rows);
+        ref var lb = ref MemoryMarshal.GetArrayDataReference(list);
+        ref var vb = ref MemoryMarshal.GetArrayDataReference(values);
+        var kb = 0;
+        for (; kb + 8 * w <= kp; kb += 8 * w)
+        {
+            Vector<float> a0 = default,
+                a1 = default,
+                a2 = default,
+                a3 = default,
+                a4 = default,
+                a5 = default,
+                a6 = default,
+                a7 = default;
+            for (var i = 0; i < n; i++)
+            {
+                ref var r = ref Unsafe.Add(
+                    ref rb,
+                    ((nint)Unsafe.Add(ref lb, i) + offset) * kp + kb
+                );
+                var v = new Vector<float>(Unsafe.Add(ref vb, i));
+                a0 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref r, 0), v, a0);
+                a1 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref r, (nuint)w), v, a1);
+                a2 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref r, (nuint)(2 * w)), v, a2);
+                a3 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref r, (nuint)(3 * w)), v, a3);
+                a4 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref r, (nuint)(4 * w)), v, a4);
+                a5 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref r, (nuint)(5 * w)), v, a5);
+                a6 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref r, (nuint)(6 * w)), v, a6);
+                a7 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref r, (nuint)(7 * w)), v, a7);
+            }
+            ref var d = ref Unsafe.Add(ref dst, kb);
+            a0.StoreUnsafe(ref d, 0);
+            a1.StoreUnsafe(ref d, (nuint)w);
+            a2.StoreUnsafe(ref d, (nuint)(2 * w));
+            a3.StoreUnsafe(ref d, (nuint)(3 * w));
+            a4.StoreUnsafe(ref d, (nuint)(4 * w));
+            a5.StoreUnsafe(ref d, (nuint)(5 * w));
+            a6.StoreUnsafe(ref d, (nuint)(6 * w));
+            a7.StoreUnsafe(ref d, (nuint)(7 * w));
+        }
+        for (; kb < kp; kb += w)
+        {
+            Vector<float> a = default;
+            for (var i = 0; i < n; i++)
+            {
+                ref var r = ref Unsafe.Add(
+                    ref rb,
+                    ((nint)Unsafe.Add(ref lb, i) + offset) * kp + kb
+                );
+                a = Vector.FusedMultiplyAdd(
+                    Vector.LoadUnsafe(ref r),
+                    new Vector<float>(Unsafe.Add(ref vb, i)),
+                    a
+                );
+            }
+            a.StoreUnsafe(ref Unsafe.Add(ref dst, kb));
+        }
+    }
+
+    /// <summary>Scratch of one worker for <see cref="FilterSample"/>.</summary>
+    public sealed class FilterScratch(in ConvGeometry g)
+    {
+        // gy transposed position-major with a zero margin of M = pad + (KK - 1)·dilation positions
+        // on every side, so that with unit stride a shifted input always lands on a row (zeros
+        // outside the output) and no bounds are checked per tap.
+        public readonly int MarginH = g.PadH + (g.KH - 1) * g.DilationH;
+        public readonly int MarginW = g.PadW + (g.KW - 1) * g.DilationW;
+        public readonly float[] GyT = new float[
+            (g.OutH + 2 * (g.PadH + (g.KH - 1) * g.DilationH))
+                * (g.OutW + 2 * (g.PadW + (g.KW - 1) * g.DilationW))
+                * PaddedK(g.K)
+        ];
+        public readonly int[] Rows = new int[g.H * g.W];
+        public readonly int[] Cols = new int[g.H * g.W];
+        public readonly int[] Bases = new int[g.H * g.W];
+        public readonly float[] PixelValues = new float[g.H * g.W];
+        public readonly int[] Outputs = new int[g.H * g.W];
+        public readonly float[] OutputValues = new float[g.H * g.W];
+    }
+
+    /// <summary>gWT ([C·KH·KW, Kp]) += the weight gradient of one sample.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FilterSample(
         ReadOnlySpan<float> x,
         ReadOnlySpan<float> gy,
-        float[] gyT,
+        FilterScratch sc,
         float[] gWT,
         in ConvGeometry g
     )
     {
         int k = g.K,
+            kp = PaddedK(k),
             hw = g.OutH * g.OutW,
-            taps = g.KH * g.KW;
-        for (var kk = 0; kk < k; kk++)
-        for (var o = 0; o < hw; o++)
-            gyT[o * k + kk] = gy[kk * hw + o];
-        for (var c = 0; c < g.C; c++)
-        for (var ih = 0; ih < g.H; ih++)
-        for (var iw = 0; iw < g.W; iw++)
+            taps = g.KH * g.KW,
+            mh = sc.MarginH,
+            mw = sc.MarginW,
+            owp = g.OutW + 2 * mw;
+        var unitStride = g.StrideH == 1 && g.StrideW == 1;
+        var gyT = sc.GyT; // margins and padded lanes stay zero: only the interior 0..K is written
+        if (unitStride)
         {
-            var v = x[(c * g.H + ih) * g.W + iw];
-            if (v == 0f)
+            for (var oh = 0; oh < g.OutH; oh++)
+                Transpose(
+                    gy[(oh * g.OutW)..],
+                    hw,
+                    gyT.AsSpan(((oh + mh) * owp + mw) * kp),
+                    kp,
+                    k,
+                    g.OutW
+                );
+        }
+        else
+            Transpose(gy, hw, gyT, kp, k, hw);
+        var rows = sc.Rows;
+        var cols = sc.Cols;
+        var bases = sc.Bases;
+        var pv = sc.PixelValues;
+        var outs = sc.Outputs;
+        var ov = sc.OutputValues;
+        Span<float> acc = stackalloc float[kp];
+        for (var c = 0; c < g.C; c++)
+        {
+            // the active inputs of channel c
+            var np = 0;
+            for (var ih = 0; ih < g.H; ih++)
+            {
+                var xs = x.Slice((c * g.H + ih) * g.W, g.W);
+                for (var iw = 0; iw < g.W; iw++)
+                {
+                    var v = xs[iw];
+                    rows[np] = ih;
+                    cols[np] = iw;
+                    bases[np] = (ih + mh) * owp + iw + mw;
+                    pv[np] = v;
+                    np += v != 0f ? 1 : 0;
+                }
+            }
+            if (np == 0)
                 continue;
             for (var kh = 0; kh < g.KH; kh++)
+            for (var kw = 0; kw < g.KW; kw++)
             {
-                var nh = ih + g.PadH - kh * g.DilationH;
-                if (nh < 0 || nh % g.StrideH != 0 || nh / g.StrideH >= g.OutH)
-                    continue;
-                var oh = nh / g.StrideH;
-                for (var kw = 0; kw < g.KW; kw++)
+                // the output positions those inputs reach through tap (kh, kw)
+                var dh = g.PadH - kh * g.DilationH;
+                var dw = g.PadW - kw * g.DilationW;
+                if (unitStride)
+                    Gather(
+                        gyT,
+                        kp,
+                        bases,
+                        pv,
+                        np,
+                        ref MemoryMarshal.GetReference(acc),
+                        dh * owp + dw
+                    );
+                else
                 {
-                    var nw = iw + g.PadW - kw * g.DilationW;
-                    if (nw < 0 || nw % g.StrideW != 0 || nw / g.StrideW >= g.OutW)
+                    var m = 0;
+                    for (var i = 0; i < np; i++)
+                    {
+                        var nh = rows[i] + dh;
+                        var nw = cols[i] + dw;
+                        if (nh < 0 || nw < 0 || nh % g.StrideH != 0 || nw % g.StrideW != 0)
+                            continue;
+                        var oh = nh / g.StrideH;
+                        var ow = nw / g.StrideW;
+                        if (oh >= g.OutH || ow >= g.OutW)
+                            continue;
+                        outs[m] = oh * g.OutW + ow;
+                        ov[m] = pv[i];
+                        m++;
+                    }
+                    if (m == 0)
                         continue;
-                    var o = oh * g.OutW + nw / g.StrideW;
-                    AddScaled(ref gWT[(c * taps + kh * g.KW + kw) * k], ref gyT[o * k], v, k);
+                    Gather(gyT, kp, outs, ov, m, ref MemoryMarshal.GetReference(acc));
                 }
+                var dst = gWT.AsSpan((c * taps + kh * g.KW + kw) * kp, kp);
+                System.Numerics.Tensors.TensorPrimitives.Add(dst, acc, dst);
             }
         }
     }

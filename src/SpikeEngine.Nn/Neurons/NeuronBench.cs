@@ -6,8 +6,14 @@ namespace SpikeEngine.Nn;
 /// <summary>
 /// Napkin-math benchmark of the fused LIF scan on the CPU (for <c>spike bench neuron</c>): time per
 /// neuron-step of the forward and forward+backward kernels, their effective bandwidth, and the
-/// bandwidth of a parallel memory copy measured in the same run.
+/// bandwidth of a parallel memory copy of the same number of bytes measured in the same run.
 /// </summary>
+/// <remarks>
+/// Each round times, back to back, the forward, the backward, a copy moving the forward's bytes and
+/// a copy moving the forward+backward's bytes; every figure is the median over the rounds, so a
+/// burst of load from other processes hits kernel and copy alike. A ratio is copy time over kernel
+/// time for the same byte count (1.0: the kernel runs at copy bandwidth).
+/// </remarks>
 public static class NeuronBench
 {
     /// <summary>Forward traffic per neuron-step: read x, write spikes and H (float32).</summary>
@@ -19,7 +25,14 @@ public static class NeuronBench
     /// <summary>Copy traffic per float: one read, one write.</summary>
     public const int CopyBytes = 8;
 
-    /// <summary>Figures of one run.</summary>
+    /// <summary>Figures of one run (medians over the rounds).</summary>
+    /// <param name="T">Time steps.</param>
+    /// <param name="Neurons">Neurons per step.</param>
+    /// <param name="ForwardNs">Forward time per neuron-step.</param>
+    /// <param name="ForwardBackwardNs">Forward + backward time per neuron-step.</param>
+    /// <param name="ForwardGBps">Forward bytes (12 per neuron-step) over its time.</param>
+    /// <param name="ForwardBackwardGBps">Forward + backward bytes (24 per neuron-step) over their time.</param>
+    /// <param name="CopyGBps">Bandwidth of a parallel copy of the forward + backward byte count.</param>
     public sealed record Result(
         int T,
         int Neurons,
@@ -30,21 +43,27 @@ public static class NeuronBench
         double CopyGBps
     )
     {
-        /// <summary>Forward bandwidth over copy bandwidth.</summary>
-        public double ForwardCopyRatio => ForwardGBps / CopyGBps;
+        /// <summary>Bandwidth of a parallel copy of the forward byte count (same run).</summary>
+        public double ForwardCopyGBps { get; init; } = CopyGBps;
 
-        /// <summary>Forward+backward bandwidth over copy bandwidth.</summary>
+        /// <summary>Rounds the medians are taken over.</summary>
+        public int Rounds { get; init; }
+
+        /// <summary>Forward bandwidth over the bandwidth of a copy of the same bytes.</summary>
+        public double ForwardCopyRatio => ForwardGBps / ForwardCopyGBps;
+
+        /// <summary>Forward+backward bandwidth over the bandwidth of a copy of the same bytes.</summary>
         public double ForwardBackwardCopyRatio => ForwardBackwardGBps / CopyGBps;
 
         public override string ToString() =>
-            $"LIF T={T} neurons={Neurons}: fwd {ForwardNs:F3} ns/neuron-step ({ForwardGBps:F1} GB/s, {ForwardCopyRatio:F2} of copy), "
-            + $"fwd+bwd {ForwardBackwardNs:F3} ns/neuron-step ({ForwardBackwardGBps:F1} GB/s, {ForwardBackwardCopyRatio:F2} of copy), "
-            + $"copy {CopyGBps:F1} GB/s";
+            $"LIF T={T} neurons={Neurons}: fwd {ForwardNs:F3} ns/neuron-step ({ForwardGBps:F1} GB/s, {ForwardCopyRatio:F2} of copy {ForwardCopyGBps:F1} GB/s), "
+            + $"fwd+bwd {ForwardBackwardNs:F3} ns/neuron-step ({ForwardBackwardGBps:F1} GB/s, {ForwardBackwardCopyRatio:F2} of copy {CopyGBps:F1} GB/s), "
+            + $"median of {Rounds}";
     }
 
     /// <summary>
     /// Runs LIF (τ = 2, hard reset, sigmoid surrogate, float32 state) over <c>[T, neurons]</c>; each
-    /// figure is the best of <paramref name="repeats"/> timed runs after one warm-up run.
+    /// figure is the median of <paramref name="repeats"/> timed rounds after one warm-up round.
     /// </summary>
     public static Result Run(int T, int neurons, int repeats = 5)
     {
@@ -62,25 +81,35 @@ public static class NeuronBench
         var gS = Tensor.Normal([T, neurons], 0f, 1f, seed: 2);
         var gv = Tensor.Ones([neurons]);
         var gx = Tensor.Zeros([T, neurons]);
-        var src = CpuBackend.ArrayOf(x);
-        var dst = CpuBackend.ArrayOf(gx);
         var n = (long)T * neurons;
+        // Copies of exactly the kernels' byte counts: 12 B/neuron-step = 1.5 floats read + written.
+        var fwdFloats = n * ForwardBytes / CopyBytes;
+        var fbFloats = n * (ForwardBytes + BackwardBytes) / CopyBytes;
+        var src = new float[fbFloats];
+        var dst = new float[fbFloats];
+        src.AsSpan().Fill(1f);
+        dst.AsSpan().Clear();
 
-        var fwd = Best(
-            repeats,
-            () => be.NeuronForward(spec, x, null, null, spikes, h, vLast, null)
-        );
-        var bwd = Best(
-            repeats,
-            () => be.NeuronBackward(spec, h, null, null, gS, gv, gx, null, null)
-        );
-        var copy = Best(
-            repeats,
-            () => Par.For(n, 1 << 16, (s, e) => Array.Copy(src, s, dst, s, e - s))
-        );
+        var fwd = new double[repeats];
+        var bwd = new double[repeats];
+        var copyF = new double[repeats];
+        var copyFB = new double[repeats];
+        for (var r = -1; r < repeats; r++)
+        {
+            var tf = Time(() => be.NeuronForward(spec, x, null, null, spikes, h, vLast, null));
+            var tb = Time(() => be.NeuronBackward(spec, h, null, null, gS, gv, gx, null, null));
+            var cf = Time(() => Copy(src, dst, fwdFloats));
+            var cfb = Time(() => Copy(src, dst, fbFloats));
+            if (r < 0)
+                continue; // warm-up
+            fwd[r] = tf;
+            bwd[r] = tf + tb;
+            copyF[r] = cf;
+            copyFB[r] = cfb;
+        }
 
-        var fwdNs = fwd / n;
-        var fbNs = (fwd + bwd) / n;
+        var fwdNs = Median(fwd) / n;
+        var fbNs = Median(bwd) / n;
         return new Result(
             T,
             neurons,
@@ -88,21 +117,28 @@ public static class NeuronBench
             fbNs,
             ForwardBytes / fwdNs,
             (ForwardBytes + BackwardBytes) / fbNs,
-            CopyBytes / (copy / n)
-        );
+            CopyBytes * fbFloats / Median(copyFB)
+        )
+        {
+            ForwardCopyGBps = CopyBytes * fwdFloats / Median(copyF),
+            Rounds = repeats,
+        };
     }
 
-    // Best wall time in nanoseconds.
-    private static double Best(int repeats, Action body)
+    private static void Copy(float[] src, float[] dst, long count) =>
+        Par.For(count, 1 << 16, (s, e) => Array.Copy(src, s, dst, s, e - s));
+
+    private static double Time(Action body)
     {
+        var sw = Stopwatch.StartNew();
         body();
-        var best = double.MaxValue;
-        for (var i = 0; i < repeats; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            body();
-            best = Math.Min(best, sw.Elapsed.TotalNanoseconds);
-        }
-        return best;
+        return sw.Elapsed.TotalNanoseconds;
+    }
+
+    private static double Median(double[] a)
+    {
+        var s = (double[])a.Clone();
+        Array.Sort(s);
+        return s.Length % 2 == 1 ? s[s.Length / 2] : 0.5 * (s[s.Length / 2 - 1] + s[s.Length / 2]);
     }
 }
