@@ -645,8 +645,20 @@ public abstract class BackendParityTests
                 c.B.NeuronForward(spec, xt, null, w, s2, null, vLast2, null);
                 var gx = c.E(T, M);
                 var gv0 = c.E(M);
+                // dL/dw exists for PLIF only (IBackend: "gw ... for PLIF when given").
                 var gw = c.E(1);
-                c.B.NeuronBackward(spec, h, v0t, w, c.F(gs, T, M), c.F(gv, M), gx, gv0, gw);
+                c.B.Fill(gw, 0f);
+                c.B.NeuronBackward(
+                    spec,
+                    h,
+                    v0t,
+                    w,
+                    c.F(gs, T, M),
+                    c.F(gv, M),
+                    gx,
+                    gv0,
+                    kind == NeuronKind.Plif ? gw : null
+                );
                 var gx2 = c.E(T, M);
                 c.B.NeuronBackward(spec, h, v0t, w, null, c.F(gv, M), gx2, null, null);
                 var hf = c.E(T, M);
