@@ -14,8 +14,10 @@
 //   x_seq, s_seq, v_seq, grad_*_seq: (T, M) fp32
 //   h_seq: (T, M) in the storage type of the suffix: f32, bf16 or f16 (math stays fp32)
 //   v0, v_last, grad_v0, grad_v_last: (M) fp32
-//   plif_w, grad_w: (1) fp32
-// Optional pointers may be null. kind: 0 IF, 1 LIF, 2 PLIF; surrogate: SG_* in surrogate.cuh.
+//   plif_w, grad_w: (1) fp32;  spike_count: (1) int32, incremented by the number of spikes
+// Optional pointers may be null (h_seq, v_seq, v_last, spike_count, v0, plif_w in forward;
+// grad_s_seq, grad_v_seq, grad_v_last, v0, grad_v0, grad_w in backward); grad_w is accumulated (atomicAdd): zero it first.
+// kind: 0 IF, 1 LIF, 2 PLIF; surrogate: SG_* in surrogate.cuh.
 // Launch: 1-D grid, blockDim.x a multiple of 32 and <= 1024, at least ceil(M / blockDim.x) blocks.
 #include "common.cuh"
 #include "surrogate.cuh"
@@ -52,23 +54,31 @@ template <typename HT>
 __device__ __noinline__ void neuron_fwd(const float* __restrict__ x_seq, const float* __restrict__ v0,
                            const float* __restrict__ plif_w, float* __restrict__ s_seq,
                            HT* __restrict__ h_seq, float* __restrict__ v_seq, float* __restrict__ v_last,
-                           int T, int M, int kind, int hard_reset, int decay_input, float inv_tau,
-                           float v_th, float v_reset) {
+                           int* __restrict__ spike_count, int T, int M, int kind, int hard_reset,
+                           int decay_input, float inv_tau, float v_th, float v_reset) {
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= M) return;
-    const float vr = hard_reset ? v_reset : 0.0f;
-    const float k = neuron_k(kind, inv_tau, plif_w);
-    float v = v0 ? v0[i] : vr;
-    for (int t = 0; t < T; t++) {
-        const long long idx = (long long)t * M + i;
-        const float h = neuron_charge(kind, decay_input, v, x_seq[idx], k, vr);
-        const float s = (h >= v_th) ? 1.0f : 0.0f;
-        store_f32(h_seq, idx, h);
-        s_seq[idx] = s;
-        v = neuron_reset(hard_reset, h, s, v_th, v_reset);
-        if (v_seq) v_seq[idx] = v;
+    float count = 0.0f; // exact: at most blockDim.x * T spikes per block, far below 2^24
+    if (i < M) {
+        const float vr = hard_reset ? v_reset : 0.0f;
+        const float k = neuron_k(kind, inv_tau, plif_w);
+        float v = v0 ? v0[i] : vr;
+        for (int t = 0; t < T; t++) {
+            const long long idx = (long long)t * M + i;
+            const float h = neuron_charge(kind, decay_input, v, x_seq[idx], k, vr);
+            const float s = (h >= v_th) ? 1.0f : 0.0f;
+            if (h_seq) store_f32(h_seq, idx, h);
+            s_seq[idx] = s;
+            count += s;
+            v = neuron_reset(hard_reset, h, s, v_th, v_reset);
+            if (v_seq) v_seq[idx] = v;
+        }
+        if (v_last) v_last[i] = v;
     }
-    if (v_last) v_last[i] = v;
+    if (spike_count) {
+        // every thread of the block takes part, also those past M
+        const float block_count = block_reduce_sum(count);
+        if (threadIdx.x == 0) atomicAdd(spike_count, (int)block_count);
+    }
 }
 
 // ----------------------------------------------------------------------------
@@ -113,7 +123,7 @@ __device__ __noinline__ void neuron_bwd(const float* __restrict__ grad_s_seq, co
             float gv = beta * g;
             if (grad_v_seq) gv += grad_v_seq[idx];
             if (grad_v_last && t == T - 1) gv += grad_v_last[i];
-            g = gv * dv_dh + grad_s_seq[idx] * psi;
+            g = gv * dv_dh + (grad_s_seq ? grad_s_seq[idx] * psi : 0.0f);
             grad_x_seq[idx] = gamma * g;
             if (kind == NEURON_PLIF) {
                 float v_prev;
@@ -142,11 +152,11 @@ __device__ __noinline__ void neuron_bwd(const float* __restrict__ grad_s_seq, co
 
 #define NEURON_FWD_ENTRY(NAME, HT)                                                                   \
     extern "C" __global__ void NAME(const float* x_seq, const float* v0, const float* plif_w,        \
-                                    float* s_seq, HT* h_seq, float* v_seq, float* v_last, int T,     \
-                                    int M, int kind, int hard_reset, int decay_input, float inv_tau, \
-                                    float v_th, float v_reset) {                                     \
-        neuron_fwd<HT>(x_seq, v0, plif_w, s_seq, h_seq, v_seq, v_last, T, M, kind, hard_reset,       \
-                       decay_input, inv_tau, v_th, v_reset);                                         \
+                                    float* s_seq, HT* h_seq, float* v_seq, float* v_last,            \
+                                    int* spike_count, int T, int M, int kind, int hard_reset,        \
+                                    int decay_input, float inv_tau, float v_th, float v_reset) {     \
+        neuron_fwd<HT>(x_seq, v0, plif_w, s_seq, h_seq, v_seq, v_last, spike_count, T, M, kind,      \
+                       hard_reset, decay_input, inv_tau, v_th, v_reset);                             \
     }
 
 #define NEURON_BWD_ENTRY(NAME, HT)                                                                   \

@@ -277,6 +277,7 @@ public sealed unsafe class GpuTests
             dh,
             KernelArg.Null,
             dvLast,
+            KernelArg.Null,
             T,
             M,
             kind,

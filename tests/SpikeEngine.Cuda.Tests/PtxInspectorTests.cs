@@ -84,7 +84,10 @@ public sealed class PtxInspectorTests
             var sig = KernelSignatures.Get(name);
             Assert.True(
                 sig.File == family + ".cu"
-                    || (family is "ew" or "sew" && sig.File == "elementwise.cu"),
+                    || (family is "ew" or "sew" && sig.File == "elementwise.cu")
+                    || (family == "red" && sig.File == "reduce.cu")
+                    || (family == "bn" && sig.File == "norm.cu")
+                    || (family == "rand" && sig.File == "random.cu"),
                 $"{name} is listed under {sig.File}"
             );
             var source = KernelSources.Read(sig.File);

@@ -24,7 +24,23 @@ public sealed partial class Tensor : IDisposable
             TensorScope.Register(this);
     }
 
-    internal Storage Storage { get; }
+    internal Storage Storage { get; private set; }
+
+    /// <summary>
+    /// Swaps in another storage of the same dtype and length (moving a parameter to another
+    /// device in place, so modules keep their references); releases the old one.
+    /// </summary>
+    internal void ReplaceStorage(Storage storage)
+    {
+        ThrowIfDisposed("ReplaceStorage");
+        if (Offset != 0 || storage.Length != Numel || storage.DType != DType)
+            throw new ArgumentException(
+                $"ReplaceStorage: tensor {Describe()} (offset {Offset}) needs a {DType.Name()} storage of {Numel} elements, got {storage.DType.Name()} x {storage.Length}"
+            );
+        var old = Storage;
+        Storage = storage;
+        old.Release();
+    }
 
     /// <summary>Element offset of this view within its storage.</summary>
     internal long Offset { get; }

@@ -66,8 +66,14 @@ public static unsafe class KernelLauncher
     public static bool SyncAfterLaunch { get; set; } =
         Environment.GetEnvironmentVariable(SyncVariable) == "1";
 
+    [ThreadStatic]
+    private static long t_launches;
+
     /// <summary>Kernels launched by this process.</summary>
     public static long LaunchCount => Interlocked.Read(ref launches);
+
+    /// <summary>Kernels launched from the calling thread (a sentinel that tests running in parallel can't disturb).</summary>
+    public static long ThreadLaunchCount => t_launches;
 
     /// <summary>The name of the most recent kernel launched (for error messages).</summary>
     public static string? LastKernel { get; private set; }
@@ -127,6 +133,7 @@ public static unsafe class KernelLauncher
         }
         LastKernel = function.Name;
         Interlocked.Increment(ref launches);
+        t_launches++;
         CudaDriver.Check(
             CudaDriver.cuLaunchKernel(
                 function.Handle,

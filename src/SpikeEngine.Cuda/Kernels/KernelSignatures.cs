@@ -74,6 +74,7 @@ public static class KernelSignatures
         P("h_seq"),
         P("v_seq"),
         P("v_last"),
+        P("spike_count"),
         I("T"),
         I("M"),
         I("kind"),
@@ -120,6 +121,25 @@ public static class KernelSignatures
         L("n"),
     ];
 
+    private static readonly KernelParam[] Cast = [P("x"), P("y"), L("n")];
+
+    private static readonly KernelParam[] PoolWindow =
+    [
+        I("H"),
+        I("W"),
+        I("OH"),
+        I("OW"),
+        I("KH"),
+        I("KW"),
+        I("SH"),
+        I("SW"),
+        I("PH"),
+        I("PW"),
+        L("n"),
+    ];
+
+    private static readonly KernelParam[] Adaptive = [I("H"), I("W"), I("OH"), I("OW"), L("n")];
+
     /// <summary>Every kernel entry point, by name.</summary>
     public static IReadOnlyDictionary<string, KernelSignature> All { get; } =
         new KernelSignature[]
@@ -140,12 +160,177 @@ public static class KernelSignatures
             ),
             new(KernelNames.EwAddnFwdF32, "elementwise.cu", [P("xs"), I("k"), P("y"), L("n")]),
             new(KernelNames.EwFillF32, "elementwise.cu", [P("y"), F("value"), L("n")]),
+            new(KernelNames.EwFillI32, "elementwise.cu", [P("y"), F("value"), L("n")]),
+            new(KernelNames.EwUnaryFwdF32, "elementwise.cu", [P("x"), P("y"), I("op"), L("n")]),
+            new(
+                KernelNames.EwUnaryBwdF32,
+                "elementwise.cu",
+                [P("x"), P("y"), P("gy"), P("gx"), I("op"), L("n")]
+            ),
+            new(
+                KernelNames.EwBinaryFwdF32,
+                "elementwise.cu",
+                [P("a"), P("b"), P("y"), I("op"), L("n")]
+            ),
+            new(
+                KernelNames.EwScalarFwdF32,
+                "elementwise.cu",
+                [P("x"), P("y"), F("s"), I("op"), L("n")]
+            ),
+            new(KernelNames.EwAxpyFwdF32, "elementwise.cu", [P("x"), P("y"), F("alpha"), L("n")]),
+            new(
+                KernelNames.EwChannelAffineFwdF32,
+                "elementwise.cu",
+                [P("x"), P("scale"), P("shift"), P("y"), I("channels"), I("inner"), L("n")]
+            ),
+            new(KernelNames.EwCastF32Bf16, "elementwise.cu", Cast),
+            new(KernelNames.EwCastBf16F32, "elementwise.cu", Cast),
+            new(KernelNames.EwCastF32F16, "elementwise.cu", Cast),
+            new(KernelNames.EwCastF16F32, "elementwise.cu", Cast),
+            new(KernelNames.EwCastF32I32, "elementwise.cu", Cast),
+            new(KernelNames.EwCastI32F32, "elementwise.cu", Cast),
+            new(KernelNames.EwCastF32U8, "elementwise.cu", Cast),
+            new(KernelNames.EwCastU8F32, "elementwise.cu", Cast),
             new(KernelNames.SewAndFwdF32, "elementwise.cu", Binary),
             new(KernelNames.SewAndBwdF32, "elementwise.cu", SewBwd),
             new(KernelNames.SewIandFwdF32, "elementwise.cu", Binary),
             new(KernelNames.SewIandBwdF32, "elementwise.cu", SewBwd),
             new(KernelNames.BitpackPackF32, "bitpack.cu", [P("x"), P("bits"), L("n")]),
             new(KernelNames.BitpackUnpackF32, "bitpack.cu", [P("bits"), P("y"), L("n")]),
+            new(KernelNames.RedSumRowsF32, "reduce.cu", [P("x"), P("y"), I("reduce")]),
+            new(
+                KernelNames.RedSumColsF32,
+                "reduce.cu",
+                [P("x"), P("y"), I("outer"), I("reduce"), I("inner")]
+            ),
+            new(
+                KernelNames.RedExpandFwdF32,
+                "reduce.cu",
+                [P("x"), P("y"), I("reduce"), I("inner"), L("n")]
+            ),
+            new(
+                KernelNames.BnStatsFwdF32,
+                "norm.cu",
+                [
+                    P("x"),
+                    P("mean"),
+                    P("inv_std"),
+                    P("running_mean"),
+                    P("running_var"),
+                    I("n"),
+                    I("channels"),
+                    I("inner"),
+                    F("momentum"),
+                    F("eps"),
+                ]
+            ),
+            new(
+                KernelNames.BnApplyFwdF32,
+                "norm.cu",
+                [
+                    P("x"),
+                    P("gamma"),
+                    P("beta"),
+                    P("mean"),
+                    P("inv_std"),
+                    P("y"),
+                    I("channels"),
+                    I("inner"),
+                    L("n"),
+                ]
+            ),
+            new(
+                KernelNames.BnReduceBwdF32,
+                "norm.cu",
+                [
+                    P("x"),
+                    P("gy"),
+                    P("mean"),
+                    P("inv_std"),
+                    P("g_gamma"),
+                    P("g_beta"),
+                    I("n"),
+                    I("channels"),
+                    I("inner"),
+                ]
+            ),
+            new(
+                KernelNames.BnDataBwdF32,
+                "norm.cu",
+                [
+                    P("x"),
+                    P("gy"),
+                    P("gamma"),
+                    P("mean"),
+                    P("inv_std"),
+                    P("g_gamma"),
+                    P("g_beta"),
+                    P("gx"),
+                    I("channels"),
+                    I("inner"),
+                    F("inv_count"),
+                    L("n"),
+                ]
+            ),
+            new(KernelNames.PoolMaxFwdF32, "pool.cu", [P("x"), P("y"), P("argmax"), .. PoolWindow]),
+            new(
+                KernelNames.PoolMaxBwdF32,
+                "pool.cu",
+                [P("gy"), P("argmax"), P("gx"), .. PoolWindow]
+            ),
+            new(KernelNames.PoolAvgFwdF32, "pool.cu", [P("x"), P("y"), .. PoolWindow]),
+            new(KernelNames.PoolAvgBwdF32, "pool.cu", [P("gy"), P("gx"), .. PoolWindow]),
+            new(KernelNames.PoolAdaptiveAvgFwdF32, "pool.cu", [P("x"), P("y"), .. Adaptive]),
+            new(KernelNames.PoolAdaptiveAvgBwdF32, "pool.cu", [P("gy"), P("gx"), .. Adaptive]),
+            new(
+                KernelNames.LossCeFwdF32,
+                "loss.cu",
+                [P("logits"), P("labels"), P("probs"), P("row_loss"), I("K"), F("smoothing")]
+            ),
+            new(KernelNames.LossMeanFwdF32, "loss.cu", [P("row_loss"), P("loss"), I("n")]),
+            new(
+                KernelNames.LossCeBwdF32,
+                "loss.cu",
+                [P("probs"), P("labels"), P("g_logits"), I("K"), F("smoothing"), F("scale"), L("n")]
+            ),
+            new(
+                KernelNames.RandFillF32,
+                "random.cu",
+                [P("y"), I("kind"), F("a"), F("b"), L("seed"), L("n")]
+            ),
+            new(
+                KernelNames.OptimSgdStepF32,
+                "optim.cu",
+                [
+                    P("params"),
+                    P("grads"),
+                    P("bufs"),
+                    P("sizes"),
+                    F("lr"),
+                    F("momentum"),
+                    F("weight_decay"),
+                    I("nesterov"),
+                    I("first_step"),
+                ]
+            ),
+            new(
+                KernelNames.OptimAdamwStepF32,
+                "optim.cu",
+                [
+                    P("params"),
+                    P("grads"),
+                    P("ms"),
+                    P("vs"),
+                    P("sizes"),
+                    F("lr"),
+                    F("beta1"),
+                    F("beta2"),
+                    F("eps"),
+                    F("weight_decay"),
+                    F("bc1"),
+                    F("bc2_sqrt"),
+                ]
+            ),
         }.ToDictionary(s => s.Name, StringComparer.Ordinal);
 
     /// <summary>The signature of <paramref name="name"/>; throws naming the unknown kernel.</summary>

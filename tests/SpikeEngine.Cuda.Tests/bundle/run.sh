@@ -2,11 +2,22 @@
 # GPU check bundle runner (tests/SpikeEngine.Cuda.Tests/bundle/run.sh, copied to gpu-bundle/run.sh by `build.ps1 gpu-bundle`).
 # Runs the self-contained SpikeEngine.Cuda.Tests (no .NET needed) against the CUDA libraries of
 # the machine's pip NVIDIA wheels, and writes OUTDIR/cuda-tests.log and OUTDIR/summary.json.
-# Usage: run.sh [OUTDIR]   (default: ./results)
+# Kernel benchmarks (LIF per time step vs copy bandwidth, training-step throughput and peak memory)
+# run as tests and write OUTDIR/kernel-bench.json and OUTDIR/train-bench.json; --no-bench skips them,
+# --bench runs only them.
+# Usage: run.sh [--bench|--no-bench] [OUTDIR]   (default: ./results)
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+mode=all
+case "${1:-}" in
+    --bench) mode=bench; shift ;;
+    --no-bench) mode=tests; shift ;;
+esac
 out="${1:-$here/results}"
 mkdir -p "$out"
+filter=()
+if [ "$mode" != tests ]; then export SPIKEENGINE_BENCH_OUT="$out"; fi
+if [ "$mode" = bench ]; then filter=(--filter-class '*KernelBenchmarkRun'); fi
 
 # site-packages/nvidia/*/lib of the Python environments here (PyTorch's CUDA libraries).
 prefixes=("${VIRTUAL_ENV:-}" "${CONDA_PREFIX:-}" /opt/*/.venv /opt/conda /usr/local /usr "$HOME/.local")
@@ -32,7 +43,7 @@ log="$out/cuda-tests.log"
     echo "== SPIKEENGINE_CUDA_LIB_DIRS=$SPIKEENGINE_CUDA_LIB_DIRS"
 } >"$log" 2>&1
 start=$(date +%s)
-"$here/bin/SpikeEngine.Cuda.Tests" --progress off --output detailed >>"$log" 2>&1
+"$here/bin/SpikeEngine.Cuda.Tests" --progress off --output detailed "${filter[@]}" >>"$log" 2>&1
 code=$?
 end=$(date +%s)
 
@@ -51,5 +62,7 @@ device="$(grep -m1 -oE 'device 0: .*' "$log" | sed 's/"/\\"/g')"
     printf '}\n'
 } >"$out/summary.json"
 cat "$out/summary.json"
+for f in kernel-bench.json train-bench.json; do [ -f "$out/$f" ] && cat "$out/$f"; done
+grep -E '^\s*bench: ' "$log" | head -n 40
 tail -n 8 "$log"
 exit "$code"
