@@ -47,7 +47,7 @@ public static class Spike
         if (args.Length == 0)
         {
             stderr.WriteLine(
-                "spike: a command is required: train, eval, info (see 'spike --help')"
+                "spike: a command is required: train, eval, models, info (see 'spike --help')"
             );
             return UsageError;
         }
