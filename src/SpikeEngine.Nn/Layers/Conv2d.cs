@@ -64,14 +64,21 @@ public sealed class Conv2d : Layer
     /// <summary>(K), or null.</summary>
     public Tensor? Bias { get; }
 
+    /// <summary>
+    /// Save a binary input (spikes, <see cref="Tensor.IsBinary"/>) at 1 bit per element for backward
+    /// (exact). Set by <see cref="MemoryLayout.Lean"/>.
+    /// </summary>
+    public bool PackBinaryInput { get; set; }
+
     public override Tensor Forward(Tensor x) // (N, C, H, W) or (T, N, C, H, W)
     {
         ThrowIfShapeOnly("Conv2d");
+        using var owner = GraphRecorder.Enter(this);
         return SeqToBatch.Apply(
             "Conv2d",
             x,
             4,
-            f => Ops.Conv2d(f, Weight, Bias, Stride, Padding, Dilation)
+            f => Ops.Conv2d(f, Weight, Bias, Stride, Padding, Dilation, PackBinaryInput)
         );
     }
 
