@@ -149,9 +149,23 @@ switch ($Target) {
         Invoke-Native dotnet (@('run', '--project', 'benchmarks/SpikeEngine.Benchmarks', '-c', 'Release', '--') + $Rest)
     }
     'info' { Invoke-Spike (@('info') + $Rest) }
-    'train' { Invoke-Spike (@('info') + $Rest) }
+    'train' {
+        # The main job: fetch MNIST if missing, then train the small DANet on the CPU with the
+        # defaults below (extra arguments replace them: build.ps1 train --model ... ).
+        Invoke-Data
+        $defaults = @('--model', 'danet-mnist', '--dataset', 'mnist', '--data', 'data/mnist', '--T', '2', '--epochs', '5',
+            '--batch', '64', '--lr', '0.002', '--optimizer', 'adamw', '--weight-decay', '0.01', '--warmup-steps', '100',
+            '--device', 'cpu', '--out', 'runs/mnist-danet', '--seed', '1')
+        $trainArgs = if ($Rest.Count -gt 0) { $Rest } else { $defaults }
+        Invoke-Spike (@('train') + $trainArgs)
+    }
+    'pack' {
+        $out = Join-Path $Root 'artifacts/packages'
+        Invoke-Native dotnet @('pack', 'SpikeEngine.sln', '-c', $Configuration, '-o', $out, '--nologo', '-v', 'quiet')
+        Write-Host "packages in $out"
+    }
     'data' { Invoke-Data }
     'kernels' { Invoke-Kernels }
     'gpu-bundle' { Invoke-GpuBundle }
-    default { throw "unknown target '$Target' (build, test, format, format-check, bench, train, info, data, kernels, gpu-bundle)" }
+    default { throw "unknown target '$Target' (build, test, format, format-check, bench, train, info, data, kernels, gpu-bundle, pack)" }
 }

@@ -45,13 +45,27 @@ public static class Spike
     /// <summary>Parses and runs <paramref name="args"/>; returns the exit code.</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
+        if (args.Length == 0)
+        {
+            stderr.WriteLine(
+                "spike: a command is required: train, eval, info (see 'spike --help')"
+            );
+            return UsageError;
+        }
         var root = Build(stdout);
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
             var cmd = parse.CommandResult.Command;
             var name = cmd == root ? "spike" : "spike " + cmd.Name;
-            stderr.WriteLine($"spike: {parse.Errors[0].Message} (see '{name} --help')");
+            var message = string.Join(
+                " ",
+                parse
+                    .Errors[0]
+                    .Message.Split(['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries)
+                    .Select(p => p.Trim())
+            );
+            stderr.WriteLine($"spike: {message} (see '{name} --help')");
             return UsageError;
         }
         if (

@@ -172,6 +172,8 @@ public sealed class Trainer
             foreach (var batch in loader.Epoch(epoch, first))
             {
                 cancel.ThrowIfCancellationRequested();
+                if (_o.StopAfterSteps > 0 && globalStep >= _o.StopAfterSteps)
+                    return new TrainResult(history, last, Stopped: true);
                 int n = batch.Count;
                 lr = schedule.LearningRate(globalStep);
                 using (var scope = TensorScope.Begin())
@@ -253,8 +255,6 @@ public sealed class Trainer
                         skipped,
                         batches
                     );
-                if (_o.StopAfterSteps > 0 && globalStep >= _o.StopAfterSteps)
-                    return new TrainResult(history, last, Stopped: true);
             }
             double trainSeconds = clock.Elapsed.TotalSeconds;
             var eval = Evaluate(

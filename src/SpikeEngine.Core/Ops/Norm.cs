@@ -54,13 +54,22 @@ public static partial class Ops
         if (!training)
         {
             // y = γ (x - μ) / sqrt(σ² + ε) + β as one per-channel affine map.
-            using var noGrad = GradMode.NoGrad();
-            using var std = (runningVar + eps).Sqrt();
-            using var scale = gamma / std;
-            using var shiftPart = runningMean * scale;
-            using var shift = beta - shiftPart;
-            noGrad.Dispose();
-            return ChannelAffineEval(x, gamma, beta, scale, shift, runningMean, std);
+            // The statistics are constants here; the scope ends before the recorded op (disposing a
+            // NoGrad handle twice would leave recording off for the thread).
+            Tensor std,
+                scale,
+                shift;
+            using (GradMode.NoGrad())
+            {
+                std = (runningVar + eps).Sqrt();
+                scale = gamma / std;
+                using var shiftPart = runningMean * scale;
+                shift = beta - shiftPart;
+            }
+            using (std)
+            using (scale)
+            using (shift)
+                return ChannelAffineEval(x, gamma, beta, scale, shift, runningMean, std);
         }
         if ((long)n * inner < 2)
             throw new ArgumentException(

@@ -72,6 +72,12 @@ public sealed class CheckpointStore
     private static readonly JsonSerializerOptions s_json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = System
+            .Text
+            .Json
+            .Serialization
+            .JsonNumberHandling
+            .AllowNamedFloatingPointLiterals,
         WriteIndented = false,
     };
 

@@ -153,6 +153,31 @@ public static class SafeTensors
         }
         using (doc)
         {
+            try
+            {
+                return ParseHeader(doc, bytes, file, dataStart, dataLength);
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new DataFormatException(
+                    file,
+                    "offset 8 (header)",
+                    $"header text is not valid UTF-8: {e.Message}",
+                    e
+                );
+            }
+        }
+    }
+
+    private static (List<NamedArray> Tensors, Dictionary<string, string> Metadata) ParseHeader(
+        JsonDocument doc,
+        ReadOnlySpan<byte> bytes,
+        string file,
+        int dataStart,
+        int dataLength
+    )
+    {
+        {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw new DataFormatException(
                     file,

@@ -30,6 +30,12 @@ public static class MetricsLog
     public static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = System
+            .Text
+            .Json
+            .Serialization
+            .JsonNumberHandling
+            .AllowNamedFloatingPointLiterals,
     };
 
     /// <summary>Reads every line; a malformed line is reported with its number.</summary>

@@ -1,0 +1,202 @@
+using System.Buffers.Binary;
+using System.Text.Json;
+using SpikeEngine.Cli;
+
+namespace SpikeEngine.Training.Tests;
+
+public sealed class CliTests
+{
+    private static (int Code, string Out, string Err) Spike(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = Cli.Spike.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    private static string[] Lines(string s) => s.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+    [Fact]
+    public void MissingRequiredOptionIsAOneLineUsageError()
+    {
+        var (code, _, err) = Spike("train", "--dataset", "mnist");
+        Assert.Equal(2, code);
+        Assert.Single(Lines(err));
+        Assert.Contains("--model", err);
+    }
+
+    [Theory]
+    [InlineData("--T", "0", "--T")]
+    [InlineData("--dataset", "svhn", "svhn")]
+    [InlineData("--device", "tpu", "tpu")]
+    [InlineData("--model", "danet-mnst", "did you mean 'danet-mnist'")]
+    public void BadValuesNameTheOptionAndValue(string option, string value, string expected)
+    {
+        var args = new Dictionary<string, string>
+        {
+            ["--model"] = "danet-mnist-tiny",
+            ["--dataset"] = "mnist",
+            ["--data"] = Temp.Dir(),
+            ["--out"] = Temp.Dir(),
+        };
+        args[option] = value;
+        var (code, _, err) = Spike(["train", .. args.SelectMany(kv => new[] { kv.Key, kv.Value })]);
+        Assert.Equal(2, code);
+        Assert.Single(Lines(err));
+        Assert.Contains(expected, err);
+    }
+
+    [Fact]
+    public void UnknownCommandAndNoCommandAreUsageErrors()
+    {
+        Assert.Equal(2, Spike("fly").Code);
+        var (code, _, err) = Spike();
+        Assert.Equal(2, code);
+        Assert.Contains("command is required", err);
+    }
+
+    [Fact]
+    public void MissingDataIsARuntimeErrorThatSaysHowToFetchIt()
+    {
+        var (code, _, err) = Spike(
+            "train",
+            "--model",
+            "danet-mnist-tiny",
+            "--dataset",
+            "mnist",
+            "--data",
+            Temp.Dir(),
+            "--out",
+            Temp.Dir()
+        );
+        Assert.Equal(1, code);
+        Assert.Single(Lines(err));
+        Assert.Contains("build.ps1 data", err);
+        var verbose = Spike(
+            "train",
+            "--model",
+            "danet-mnist-tiny",
+            "--dataset",
+            "mnist",
+            "--data",
+            Temp.Dir(),
+            "--out",
+            Temp.Dir(),
+            "--verbose"
+        );
+        Assert.Equal(1, verbose.Code);
+        Assert.Contains("   at ", verbose.Err);
+    }
+
+    [Theory]
+    [InlineData]
+    [InlineData("train")]
+    [InlineData("eval")]
+    [InlineData("info")]
+    public void HelpListsTheExitCodes(params string[] command)
+    {
+        var (code, output, _) = Spike([.. command, "--help"]);
+        Assert.Equal(0, code);
+        Assert.Contains("Exit codes: 0 success, 1 runtime failure", output);
+    }
+
+    [Fact]
+    public void InfoReportsVersionDevicesAndBlas()
+    {
+        var (code, output, _) = Spike("info");
+        Assert.Equal(0, code);
+        Assert.Contains("spike 0.", output);
+        Assert.Contains("cpu:", output);
+        Assert.Contains("BLAS:", output);
+    }
+
+    private static void WriteIdx(string dir, string stem, int count, int seed)
+    {
+        var ds = new SyntheticDataset(count, seed, classes: 4);
+        var images = new byte[16 + count * 64];
+        BinaryPrimitives.WriteInt32BigEndian(images, 0x0803);
+        BinaryPrimitives.WriteInt32BigEndian(images.AsSpan(4), count);
+        BinaryPrimitives.WriteInt32BigEndian(images.AsSpan(8), 8);
+        BinaryPrimitives.WriteInt32BigEndian(images.AsSpan(12), 8);
+        var labels = new byte[8 + count];
+        BinaryPrimitives.WriteInt32BigEndian(labels, 0x0801);
+        BinaryPrimitives.WriteInt32BigEndian(labels.AsSpan(4), count);
+        var buf = new float[64];
+        for (int i = 0; i < count; i++)
+        {
+            var r = default(Data.SampleRandom);
+            labels[8 + i] = (byte)ds.ReadSample(i, buf, ref r);
+            for (int k = 0; k < 64; k++)
+                images[16 + i * 64 + k] = (byte)Math.Clamp(buf[k] * 110, 0, 255);
+        }
+        File.WriteAllBytes(Path.Combine(dir, stem + "-images-idx3-ubyte"), images);
+        File.WriteAllBytes(Path.Combine(dir, stem + "-labels-idx1-ubyte"), labels);
+    }
+
+    [Fact]
+    public void TrainEvalAndResumeEndToEnd()
+    {
+        var data = Temp.Dir();
+        WriteIdx(data, "train", 64, 1);
+        WriteIdx(data, "t10k", 32, 2);
+        var outDir = Temp.Dir();
+        string[] train =
+        [
+            "train",
+            "--model",
+            "danet-mnist-tiny",
+            "--dataset",
+            "mnist",
+            "--data",
+            data,
+            "--T",
+            "2",
+            "--epochs",
+            "1",
+            "--batch",
+            "16",
+            "--out",
+            outDir,
+            "--workers",
+            "1",
+        ];
+        var (code, output, err) = Spike(train);
+        Assert.True(code == 0, err);
+        Assert.Contains("epoch 1:", output);
+        var metrics = File.ReadAllLines(Path.Combine(outDir, "metrics.jsonl"));
+        using (var doc = JsonDocument.Parse(metrics.Single()))
+        {
+            foreach (
+                var key in new[]
+                {
+                    "epoch",
+                    "train_loss",
+                    "train_acc",
+                    "test_acc",
+                    "images_per_s",
+                    "peak_bytes",
+                    "firing_rates",
+                    "skipped_steps",
+                }
+            )
+                Assert.True(doc.RootElement.TryGetProperty(key, out _), key);
+        }
+        var sidecar = Directory.GetFiles(Path.Combine(outDir, "checkpoints"), "*.json").Single();
+
+        var ev = Spike("eval", "--checkpoint", sidecar, "--data", data, "--json");
+        Assert.True(ev.Code == 0, ev.Err);
+        using (var doc = JsonDocument.Parse(ev.Out))
+            Assert.Equal(32, doc.RootElement.GetProperty("samples").GetInt32());
+
+        var model = sidecar.Replace(".json", ".safetensors");
+        var bytes = File.ReadAllBytes(model);
+        bytes[^2] ^= 0x10;
+        File.WriteAllBytes(model, bytes);
+        var resumed = Spike([.. train, "--resume"]);
+        Assert.Equal(1, resumed.Code);
+        Assert.Single(Lines(resumed.Err));
+        Assert.Contains(Path.GetFileName(model), resumed.Err);
+        Assert.Contains("corrupt", resumed.Err);
+        Assert.Equal(bytes, File.ReadAllBytes(model));
+    }
+}

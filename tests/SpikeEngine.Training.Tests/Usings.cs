@@ -1,0 +1,2 @@
+global using SpikeEngine;
+global using Xunit;
