@@ -28,7 +28,7 @@ public class MemoryLayoutTests
         var data = new TheoryData<string, string>();
         foreach (var f in Families)
         {
-            foreach (var o in new[] { "pack", "fp16", "bf16", "fuse", "lean" })
+            foreach (var o in new[] { "pack", "fp16", "bf16", "fuse", "recompute", "lean" })
                 data.Add(f, o);
         }
         return data;
@@ -41,6 +41,7 @@ public class MemoryLayoutTests
             "fp16" => MemoryOptions.Standard with { StateDType = DType.Float16 },
             "bf16" => MemoryOptions.Standard with { StateDType = DType.BFloat16 },
             "fuse" => MemoryOptions.Standard with { FuseBnNeuron = true },
+            "recompute" => MemoryOptions.Standard with { RecomputeConvBn = true },
             "lean" => MemoryOptions.Lean,
             _ => throw new ArgumentException(name),
         };
@@ -53,7 +54,7 @@ public class MemoryLayoutTests
     private static (double Total, double Worst) Tolerance(string option) =>
         option switch
         {
-            "pack" => (0, 0),
+            "pack" or "recompute" => (0, 0),
             "fuse" => (1e-6, 2e-5),
             "fp16" => (5e-3, 4e-2),
             "bf16" => (1.5e-2, 7e-2),

@@ -15,6 +15,7 @@ public sealed record SavedBytesRow(string Layer, string Ops, long SavedBytes, lo
 /// <item><c>batch_norm</c>: the input (the conv output), 4 B per element;</item>
 /// <item><c>neuron_scan</c>: the input X (the BN output) and H, 4 B each per element;</item>
 /// <item><c>bn_neuron_scan</c> (the fused unit): BN input, BN output and H, 4 B each;</item>
+/// <item><c>conv_bn</c> (BN recomputing its input): the conv input and the conv output, 4 B each;</item>
 /// <item><c>max_pool2d</c>: the input (4 B) and int64 indices (8 B per output element);</item>
 /// <item>every other op: what the engine saves.</item>
 /// </list>
@@ -110,6 +111,7 @@ public sealed class SavedBytesReport
             "neuron_scan" => Input(0) + 4 * x!.Numel,
             "bn_neuron_scan" => Input(0) + 8 * x!.Numel,
             "max_pool2d" => Input(0) + 8 * node.SavedTensors.Sum(t => t.Numel),
+            "conv_bn" => Input(0) + 4 * ((Ops.ConvBnNode)node).OutputElements,
             _ => engineBytes,
         };
     }

@@ -57,6 +57,13 @@ public sealed class BatchNorm2d : Layer
     /// </summary>
     public bool FuseWithNeuron { get; set; }
 
+    /// <summary>
+    /// When this BN directly follows a bias-free <see cref="Conv2d"/> in a chain and is not fused
+    /// with a neuron, run both as one op that recomputes the conv output in backward instead of
+    /// saving it (<see cref="Ops.Conv2dBatchNorm"/>). Set by <see cref="MemoryOptions.RecomputeConvBn"/>.
+    /// </summary>
+    public bool RecomputeInput { get; set; }
+
     /// <summary>Sets γ to 0, so the layer starts by outputting β (zero-init of a block's last BN).</summary>
     public void ZeroInitWeight()
     {

@@ -82,6 +82,39 @@ public sealed class Conv2d : Layer
         );
     }
 
+    /// <summary>This conv followed by <paramref name="bn"/> as one op (<see cref="Ops.Conv2dBatchNorm"/>).</summary>
+    public Tensor ForwardWith(BatchNorm2d bn, Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(bn);
+        ThrowIfShapeOnly("Conv2d");
+        if (Bias is not null || bn.Channels != OutChannels)
+            throw new ArgumentException(
+                $"Conv2d: fusion with BatchNorm2d({bn.Channels}) needs a bias-free conv with {bn.Channels} outputs, this one has {OutChannels} (bias: {Bias is not null})",
+                nameof(bn)
+            );
+        using var owner = GraphRecorder.Enter(bn);
+        return SeqToBatch.Apply(
+            "Conv2d",
+            x,
+            4,
+            f =>
+                Ops.Conv2dBatchNorm(
+                    f,
+                    Weight,
+                    Stride,
+                    Padding,
+                    Dilation,
+                    bn.Weight,
+                    bn.Bias,
+                    bn.RunningMean,
+                    bn.RunningVar,
+                    bn.Momentum,
+                    bn.Eps,
+                    PackBinaryInput
+                )
+        );
+    }
+
     public override int[] InferShape(int[] shape, ShapeTrace trace) =>
         SeqToBatch.InferApply(
             "Conv2d",

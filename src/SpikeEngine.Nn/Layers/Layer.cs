@@ -95,7 +95,8 @@ public abstract class Layer : Module
     /// intermediates (never <paramref name="x"/>). A <see cref="BatchNorm2d"/> with
     /// <see cref="BatchNorm2d.FuseWithNeuron"/> directly followed by a multi-step
     /// <see cref="FusedNeuronNode"/> runs with it as one op (<see cref="FusedNeuronNode.ForwardAfter"/>)
-    /// in training mode.
+    /// in training mode; otherwise a bias-free <see cref="Conv2d"/> followed by a BN with
+    /// <see cref="BatchNorm2d.RecomputeInput"/> runs as one op (<see cref="Conv2d.ForwardWith"/>).
     /// </summary>
     public static Tensor RunChain(IReadOnlyList<Module> modules, Tensor x)
     {
@@ -113,6 +114,21 @@ public abstract class Layer : Module
             )
             {
                 next = sn.ForwardAfter(bn, y);
+                i++;
+            }
+            else if (
+                modules[i] is Conv2d { Bias: null } conv
+                && i + 1 < modules.Count
+                && modules[i + 1] is BatchNorm2d { RecomputeInput: true, IsTraining: true } cbn
+                && cbn.Channels == conv.OutChannels
+                && !(
+                    cbn.FuseWithNeuron
+                    && i + 2 < modules.Count
+                    && modules[i + 2] is FusedNeuronNode { StepMode: StepMode.Multi }
+                )
+            )
+            {
+                next = conv.ForwardWith(cbn, y);
                 i++;
             }
             else

@@ -7,8 +7,9 @@ public enum MemoryLayout
     Standard,
 
     /// <summary>
-    /// Conv inputs that are spikes saved at 1 bit per element, neuron H in float16, and BN → neuron
-    /// pairs fused so that only the neuron's H is saved.
+    /// Conv inputs that are spikes saved at 1 bit per element, neuron H in float16, BN → neuron
+    /// pairs fused so that only the neuron's H is saved, and the other conv → BN pairs recompute
+    /// the conv output in backward instead of saving it.
     /// </summary>
     Lean,
 }
@@ -20,13 +21,22 @@ public enum MemoryLayout
 /// <param name="PackSpikes">Convs save binary inputs bit-packed (exact).</param>
 /// <param name="StateDType">Storage type of every neuron's saved H (float32, bfloat16, float16).</param>
 /// <param name="FuseBnNeuron">BN → neuron pairs run as one op saving only H.</param>
-public readonly record struct MemoryOptions(bool PackSpikes, DType StateDType, bool FuseBnNeuron)
+/// <param name="RecomputeConvBn">
+/// conv → BN pairs not followed by a neuron save only the conv input; backward recomputes the conv
+/// output (one extra conv forward).
+/// </param>
+public readonly record struct MemoryOptions(
+    bool PackSpikes,
+    DType StateDType,
+    bool FuseBnNeuron,
+    bool RecomputeConvBn = false
+)
 {
-    /// <summary>Everything float32, nothing packed or fused.</summary>
-    public static MemoryOptions Standard => new(false, DType.Float32, false);
+    /// <summary>Everything float32, nothing packed, fused or recomputed.</summary>
+    public static MemoryOptions Standard => new(false, DType.Float32, false, false);
 
-    /// <summary>Bit-packed spikes, float16 H, BN → neuron fusion.</summary>
-    public static MemoryOptions Lean => new(true, DType.Float16, true);
+    /// <summary>Bit-packed spikes, float16 H, BN → neuron fusion, conv → BN recomputation.</summary>
+    public static MemoryOptions Lean => new(true, DType.Float16, true, true);
 
     /// <summary>The options of a layout.</summary>
     public static MemoryOptions For(MemoryLayout layout) =>
@@ -58,6 +68,7 @@ public readonly record struct MemoryOptions(bool PackSpikes, DType StateDType, b
                     break;
                 case BatchNorm2d bn:
                     bn.FuseWithNeuron = FuseBnNeuron;
+                    bn.RecomputeInput = RecomputeConvBn;
                     break;
                 case FusedNeuronNode neuron:
                     neuron.StateDType = StateDType;

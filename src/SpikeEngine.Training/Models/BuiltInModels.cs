@@ -12,7 +12,8 @@ internal static class BuiltInModels
             new ModelEntry(
                 "danet-mnist",
                 "narrow pre-activation DANet for 28×28 inputs: 3×3 stem (16) at 28×28, DA stages of 16 (14×14) and 32 (7×7) channels, one block each",
-                (k, input, seed) => DanetMnist.Create("danet-mnist", k, input, seed, [16, 16, 32], [0, 1, 1])
+                (k, input, seed) =>
+                    DanetMnist.Create("danet-mnist", k, input, seed, [16, 16, 32], [0, 1, 1])
             )
         );
         ModelCatalog.Register(
@@ -43,7 +44,12 @@ internal static class BuiltInModels
                                 Seed = seed,
                             }
                         );
-                        return new ClassifierModel(entry.Name, net, net.Forward, () => FiringStats.Collect(net));
+                        return new ClassifierModel(
+                            entry.Name,
+                            net,
+                            net.Forward,
+                            () => FiringStats.Collect(net)
+                        );
                     }
                 )
             );

@@ -71,7 +71,10 @@ internal sealed class DanetMnist : Module
 
     private LifNode MakeLif(string name)
     {
-        var n = Child(name.Replace('.', '_'), new LifNode(tau: 2f, vThreshold: 1f, vReset: 0f, decayInput: true, detachReset: true));
+        var n = Child(
+            name.Replace('.', '_'),
+            new LifNode(tau: 2f, vThreshold: 1f, vReset: 0f, decayInput: true, detachReset: true)
+        );
         _neurons.Add(n);
         return n;
     }
