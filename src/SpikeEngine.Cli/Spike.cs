@@ -38,6 +38,7 @@ public static class Spike
         root.Subcommands.Add(EvalCommand.Build(stdout));
         root.Subcommands.Add(InfoCommand.Build(stdout));
         root.Subcommands.Add(ModelsCommand.Build(stdout));
+        root.Subcommands.Add(BenchCommand.Build(stdout));
         return root;
     }
 

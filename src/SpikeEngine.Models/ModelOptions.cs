@@ -54,6 +54,13 @@ public sealed record ModelOptions
     /// <summary>Zero-initialise each block's last BN γ, so every block starts as its shortcut.</summary>
     public bool ZeroInitResidual { get; init; }
 
+    /// <summary>
+    /// What the layers save for backward (docs/memory.md): <see cref="MemoryOptions.Lean"/>
+    /// (default: bit-packed spikes, float16 neuron state, BN → neuron fusion) or
+    /// <see cref="MemoryOptions.Standard"/> (all float32).
+    /// </summary>
+    public MemoryOptions Memory { get; init; } = MemoryOptions.Lean;
+
     /// <summary>Seed of every initialiser in the model (same seed, same weights).</summary>
     public ulong Seed { get; init; }
 }

@@ -136,6 +136,7 @@ public sealed class ResNet : Layer
         Avgpool = Child("avgpool", new AdaptiveAvgPool2d(1, 1));
         Fc = Child("fc", new Linear(inChannels, options.NumClasses, seed: NextSeed()));
         Features = inChannels;
+        options.Memory.ApplyTo(this);
     }
 
     public Family Family { get; }
@@ -159,14 +160,7 @@ public sealed class ResNet : Layer
                 $"ResNet: input must be [T, N, {Options.InChannels}, H, W] (multi-step images), got {x.Shape}",
                 nameof(x)
             );
-        var y = x;
-        foreach (var m in Body())
-        {
-            var next = Run(m, y);
-            if (!ReferenceEquals(y, x))
-                y.Dispose();
-            y = next;
-        }
+        var y = RunChain([.. Body()], x);
         using (y)
         using (var pooled = Avgpool.Forward(y))
         using (var flat = pooled.Reshape(pooled.Shape[0], pooled.Shape[1], Features))

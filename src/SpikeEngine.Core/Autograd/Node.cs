@@ -30,6 +30,11 @@ public abstract class Node
     /// <summary>Bytes of memory held for backward.</summary>
     public long SavedBytes => _saved.Sum(t => t.Storage.Bytes) + ExtraSavedBytes;
 
+    /// <summary>The tensors kept by <see cref="Save"/> (until released).</summary>
+    internal IReadOnlyList<Tensor> SavedTensors => _saved;
+
+    internal long ExtraBytes => ExtraSavedBytes;
+
     /// <summary>Bytes held outside <see cref="Save"/> (for nodes that keep raw buffers).</summary>
     protected virtual long ExtraSavedBytes => 0;
 

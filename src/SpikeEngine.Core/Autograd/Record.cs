@@ -28,36 +28,3 @@ public static class Autograd
     /// <summary>True when an op over <paramref name="inputs"/> must record a node.</summary>
     public static bool IsNeeded(params Tensor?[] inputs) => Node.NeedsGrad(inputs);
 }
-
-/// <summary>
-/// Observes the nodes recorded on this thread while active: the memory report sums what each
-/// node saves for backward.
-/// </summary>
-public sealed class GraphRecorder : IDisposable
-{
-    [ThreadStatic]
-    private static GraphRecorder? t_active;
-
-    private readonly GraphRecorder? _outer;
-    private readonly List<Node> _nodes = [];
-
-    private GraphRecorder()
-    {
-        _outer = t_active;
-        t_active = this;
-    }
-
-    /// <summary>Starts observing on this thread.</summary>
-    public static GraphRecorder Start() => new();
-
-    /// <summary>Nodes recorded since <see cref="Start"/>, in order.</summary>
-    public IReadOnlyList<Node> Nodes => _nodes;
-
-    internal static void Observe(Node node) => t_active?._nodes.Add(node);
-
-    public void Dispose()
-    {
-        if (t_active == this)
-            t_active = _outer;
-    }
-}

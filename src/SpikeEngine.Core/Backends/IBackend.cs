@@ -96,7 +96,10 @@ public interface IBackend
     void CopyFromHost(ReadOnlySpan<float> src, Tensor dst);
     void CopyToHost(Tensor src, Span<float> dst);
 
-    /// <summary>Copies between tensors of equal element count, converting dtype (float32 ↔ bf16/f16/uint8/int32).</summary>
+    /// <summary>
+    /// Copies between tensors of equal element count, converting dtype (float32 ↔ bf16/f16/uint8/int32,
+    /// and float32 ↔ bit: packing sets bit i of byte i/8 for every non-zero element, unpacking gives 0 or 1).
+    /// </summary>
     void Convert(Tensor src, Tensor dst);
 
     // -- elementwise ----------------------------------------------------------------------

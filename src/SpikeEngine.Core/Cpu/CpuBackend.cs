@@ -44,6 +44,11 @@ public sealed partial class CpuBackend : IBackend
             CopyRaw(src, dst);
             return;
         }
+        if (src.DType == DType.Bit || dst.DType == DType.Bit)
+        {
+            ConvertBits(src, dst);
+            return;
+        }
         var n = (int)src.Numel;
         switch (src.DType, dst.DType)
         {

@@ -4,7 +4,9 @@ public static partial class Ops
 {
     /// <summary>
     /// 2-D convolution (cross-correlation), groups = 1: x [N, C, H, W], weight [K, C, KH, KW],
-    /// bias [K] (optional) → [N, K, OH, OW].
+    /// bias [K] (optional) → [N, K, OH, OW]. With <paramref name="packBinaryInput"/> an input
+    /// marked <see cref="Tensor.IsBinary"/> (spikes) is saved for backward at 1 bit per element
+    /// and unpacked transiently for the weight gradient (exact: the gradients are identical).
     /// </summary>
     public static Tensor Conv2d(
         Tensor x,
@@ -12,8 +14,18 @@ public static partial class Ops
         Tensor? bias = null,
         int stride = 1,
         int padding = 0,
-        int dilation = 1
-    ) => Conv2d(x, weight, bias, (stride, stride), (padding, padding), (dilation, dilation));
+        int dilation = 1,
+        bool packBinaryInput = false
+    ) =>
+        Conv2d(
+            x,
+            weight,
+            bias,
+            (stride, stride),
+            (padding, padding),
+            (dilation, dilation),
+            packBinaryInput
+        );
 
     /// <summary>2-D convolution with separate vertical and horizontal stride, padding and dilation.</summary>
     public static Tensor Conv2d(
@@ -22,14 +34,15 @@ public static partial class Ops
         Tensor? bias,
         (int H, int W) stride,
         (int H, int W) padding,
-        (int H, int W) dilation
+        (int H, int W) dilation,
+        bool packBinaryInput = false
     )
     {
         var g = ConvGeometryOf(x, weight, stride, padding, dilation);
         var y = Tensor.Empty(new Shape(g.N, g.K, g.OutH, g.OutW), x.Device);
         x.Backend.Conv2dForward(x, weight, y, g);
         if (Autograd.IsNeeded(x, weight))
-            Autograd.Record(y, new Conv2dNode(x, weight, g));
+            Autograd.Record(y, new Conv2dNode(x, weight, g, packBinaryInput && x.IsBinary));
         if (bias is null)
             return y;
         if (bias.Rank != 1 || bias.Shape[0] != g.K)
@@ -91,16 +104,23 @@ public static partial class Ops
     private sealed class Conv2dNode : Node
     {
         private readonly ConvGeometry _g;
-        private readonly Tensor? _x;
+        private readonly Tensor? _x; // (N, C, H, W) float32, or bit-packed when the input is binary
         private readonly Tensor? _w;
 
-        public Conv2dNode(Tensor x, Tensor w, ConvGeometry g)
+        public Conv2dNode(Tensor x, Tensor w, ConvGeometry g, bool pack)
             : base("conv2d", x, w)
         {
             _g = g;
             if (x.RequiresGrad)
                 _w = Save(w);
-            if (w.RequiresGrad)
+            if (!w.RequiresGrad)
+                return;
+            if (pack)
+            {
+                using var bits = x.ToDType(DType.Bit);
+                _x = Save(bits);
+            }
+            else
                 _x = Save(x);
         }
 
@@ -118,7 +138,13 @@ public static partial class Ops
             if (_x is not null)
             {
                 gw = Tensor.Empty(new Shape(_g.K, _g.C, _g.KH, _g.KW), gy.Device);
-                be.Conv2dBackwardFilter(_x, gy, gw, _g);
+                if (_x.DType == DType.Bit)
+                {
+                    using var x = _x.ToDType(DType.Float32);
+                    be.Conv2dBackwardFilter(x, gy, gw, _g);
+                }
+                else
+                    be.Conv2dBackwardFilter(_x, gy, gw, _g);
             }
             return [gx, gw];
         }

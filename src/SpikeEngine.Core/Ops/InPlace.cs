@@ -12,6 +12,7 @@ public sealed partial class Tensor
             throw new InvalidOperationException(
                 $"{op}: in-place update of a graph tensor {Describe()}; use GradMode.NoGrad()"
             );
+        IsBinary = false; // the values may no longer be 0/1 (other views of the storage keep theirs: see docs/memory.md)
     }
 
     /// <summary>this += alpha · x (in place, not recorded).</summary>

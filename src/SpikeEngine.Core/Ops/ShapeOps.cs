@@ -45,7 +45,7 @@ public sealed partial class Tensor
                 nameof(shape)
             );
         Storage.Retain();
-        var view = new Tensor(Storage, s, Offset);
+        var view = new Tensor(Storage, s, Offset) { IsBinary = IsBinary };
         if (Autograd.IsNeeded(this))
             Autograd.Record(view, new ReshapeNode(this));
         return view;

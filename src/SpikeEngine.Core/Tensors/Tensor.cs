@@ -95,6 +95,13 @@ public sealed partial class Tensor : IDisposable
     /// <summary>Accumulated gradient of a leaf after <see cref="Backward"/>; owned by this tensor.</summary>
     public Tensor? Grad { get; set; }
 
+    /// <summary>
+    /// True when every element is exactly 0 or 1 because the op that produced it says so (the
+    /// spikes of a neuron scan); views (<see cref="Reshape"/>, <see cref="Detach"/>) keep the mark.
+    /// A convolution may then save this tensor bit-packed for backward. Never inferred from values.
+    /// </summary>
+    public bool IsBinary { get; internal set; }
+
     /// <summary>Dimension <paramref name="axis"/> (negative counts from the end).</summary>
     public int Size(int axis) => Shape[axis];
 
@@ -172,7 +179,7 @@ public sealed partial class Tensor : IDisposable
     {
         ThrowIfDisposed("alias");
         Storage.Retain();
-        return new Tensor(Storage, Shape, Offset, register);
+        return new Tensor(Storage, Shape, Offset, register) { IsBinary = IsBinary };
     }
 
     /// <summary>A view of the same storage, cut off from the graph.</summary>

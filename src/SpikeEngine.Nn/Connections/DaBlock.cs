@@ -61,8 +61,7 @@ public sealed class DaBlock : ResidualBlock
             using var s = _downsampleSn.Forward(x);
             return Downsample.Forward(s);
         }
-        using var d = Downsample.Forward(x);
-        return _downsampleSn.Forward(d);
+        return RunChain([.. Downsample.Modules, _downsampleSn], x);
     }
 
     /// <summary>Shape-only twin of <see cref="Shortcut"/>.</summary>

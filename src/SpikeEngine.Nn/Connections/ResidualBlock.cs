@@ -136,15 +136,7 @@ public abstract class ResidualBlock : Layer
     public Tensor Residual(Tensor x) // (T, N, C, H, W) → (T, N, C', H', W')
     {
         ArgumentNullException.ThrowIfNull(x);
-        var y = x;
-        foreach (var m in _branch)
-        {
-            var next = Run(m, y);
-            if (!ReferenceEquals(y, x))
-                y.Dispose();
-            y = next;
-        }
-        return y;
+        return RunChain(_branch, x);
     }
 
     /// <summary>Shape-only twin of <see cref="Residual"/>.</summary>

@@ -57,8 +57,7 @@ public sealed class SewBlock : ResidualBlock
         using var a = Residual(x);
         if (Downsample is null)
             return Connect.Sew(ConnectFunction, a, x);
-        using var d = Downsample.Forward(x);
-        using var s = _downsampleSn!.Forward(d);
+        using var s = RunChain([.. Downsample.Modules, _downsampleSn!], x);
         return Connect.Sew(ConnectFunction, a, s);
     }
 

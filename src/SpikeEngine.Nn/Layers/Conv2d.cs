@@ -64,14 +64,54 @@ public sealed class Conv2d : Layer
     /// <summary>(K), or null.</summary>
     public Tensor? Bias { get; }
 
+    /// <summary>
+    /// Save a binary input (spikes, <see cref="Tensor.IsBinary"/>) at 1 bit per element for backward
+    /// (exact). Set by <see cref="MemoryLayout.Lean"/>.
+    /// </summary>
+    public bool PackBinaryInput { get; set; }
+
     public override Tensor Forward(Tensor x) // (N, C, H, W) or (T, N, C, H, W)
     {
         ThrowIfShapeOnly("Conv2d");
+        using var owner = GraphRecorder.Enter(this);
         return SeqToBatch.Apply(
             "Conv2d",
             x,
             4,
-            f => Ops.Conv2d(f, Weight, Bias, Stride, Padding, Dilation)
+            f => Ops.Conv2d(f, Weight, Bias, Stride, Padding, Dilation, PackBinaryInput)
+        );
+    }
+
+    /// <summary>This conv followed by <paramref name="bn"/> as one op (<see cref="Ops.Conv2dBatchNorm"/>).</summary>
+    public Tensor ForwardWith(BatchNorm2d bn, Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(bn);
+        ThrowIfShapeOnly("Conv2d");
+        if (Bias is not null || bn.Channels != OutChannels)
+            throw new ArgumentException(
+                $"Conv2d: fusion with BatchNorm2d({bn.Channels}) needs a bias-free conv with {bn.Channels} outputs, this one has {OutChannels} (bias: {Bias is not null})",
+                nameof(bn)
+            );
+        using var owner = GraphRecorder.Enter(bn);
+        return SeqToBatch.Apply(
+            "Conv2d",
+            x,
+            4,
+            f =>
+                Ops.Conv2dBatchNorm(
+                    f,
+                    Weight,
+                    Stride,
+                    Padding,
+                    Dilation,
+                    bn.Weight,
+                    bn.Bias,
+                    bn.RunningMean,
+                    bn.RunningVar,
+                    bn.Momentum,
+                    bn.Eps,
+                    PackBinaryInput
+                )
         );
     }
 

@@ -90,6 +90,56 @@ public abstract class Layer : Module
             ),
         };
 
+    /// <summary>
+    /// Runs <paramref name="modules"/> in order from <paramref name="x"/>, disposing the
+    /// intermediates (never <paramref name="x"/>). A <see cref="BatchNorm2d"/> with
+    /// <see cref="BatchNorm2d.FuseWithNeuron"/> directly followed by a multi-step
+    /// <see cref="FusedNeuronNode"/> runs with it as one op (<see cref="FusedNeuronNode.ForwardAfter"/>)
+    /// in training mode; otherwise a bias-free <see cref="Conv2d"/> followed by a BN with
+    /// <see cref="BatchNorm2d.RecomputeInput"/> runs as one op (<see cref="Conv2d.ForwardWith"/>).
+    /// </summary>
+    public static Tensor RunChain(IReadOnlyList<Module> modules, Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(modules);
+        ArgumentNullException.ThrowIfNull(x);
+        var y = x;
+        for (var i = 0; i < modules.Count; i++)
+        {
+            Tensor next;
+            if (
+                modules[i] is BatchNorm2d { FuseWithNeuron: true, IsTraining: true } bn
+                && i + 1 < modules.Count
+                && modules[i + 1] is FusedNeuronNode { StepMode: StepMode.Multi } sn
+                && y.Rank == 5
+            )
+            {
+                next = sn.ForwardAfter(bn, y);
+                i++;
+            }
+            else if (
+                modules[i] is Conv2d { Bias: null } conv
+                && i + 1 < modules.Count
+                && modules[i + 1] is BatchNorm2d { RecomputeInput: true, IsTraining: true } cbn
+                && cbn.Channels == conv.OutChannels
+                && !(
+                    cbn.FuseWithNeuron
+                    && i + 2 < modules.Count
+                    && modules[i + 2] is FusedNeuronNode { StepMode: StepMode.Multi }
+                )
+            )
+            {
+                next = conv.ForwardWith(cbn, y);
+                i++;
+            }
+            else
+                next = Run(modules[i], y);
+            if (!ReferenceEquals(y, x))
+                y.Dispose();
+            y = next;
+        }
+        return ReferenceEquals(y, x) ? x.Reshape(x.Shape.ToArray()) : y;
+    }
+
     /// <summary>Shape inference for a layer or a spiking neuron (neurons keep the shape).</summary>
     public static int[] Infer(Module module, int[] shape, ShapeTrace trace) =>
         module switch

@@ -46,6 +46,7 @@ public sealed class Linear : Layer
     public override Tensor Forward(Tensor x) // (N, in) or (T, N, in)
     {
         ThrowIfShapeOnly("Linear");
+        using var owner = GraphRecorder.Enter(this);
         return SeqToBatch.Apply("Linear", x, 2, f => Ops.Linear(f, Weight, Bias));
     }
 

@@ -7,8 +7,11 @@ public sealed class MaxPool2d(int kernel, int stride, int padding = 0) : Layer
     public int Stride { get; } = stride;
     public int Padding { get; } = padding;
 
-    public override Tensor Forward(Tensor x) =>
-        SeqToBatch.Apply("MaxPool2d", x, 4, f => Ops.MaxPool2d(f, Kernel, Stride, Padding));
+    public override Tensor Forward(Tensor x)
+    {
+        using var owner = GraphRecorder.Enter(this);
+        return SeqToBatch.Apply("MaxPool2d", x, 4, f => Ops.MaxPool2d(f, Kernel, Stride, Padding));
+    }
 
     public override int[] InferShape(int[] shape, ShapeTrace trace) =>
         SeqToBatch.InferApply(
@@ -31,8 +34,11 @@ public sealed class AvgPool2d(int kernel, int stride, int padding = 0) : Layer
     public int Stride { get; } = stride;
     public int Padding { get; } = padding;
 
-    public override Tensor Forward(Tensor x) =>
-        SeqToBatch.Apply("AvgPool2d", x, 4, f => Ops.AvgPool2d(f, Kernel, Stride, Padding));
+    public override Tensor Forward(Tensor x)
+    {
+        using var owner = GraphRecorder.Enter(this);
+        return SeqToBatch.Apply("AvgPool2d", x, 4, f => Ops.AvgPool2d(f, Kernel, Stride, Padding));
+    }
 
     public override int[] InferShape(int[] shape, ShapeTrace trace) =>
         SeqToBatch.InferApply(
@@ -60,8 +66,16 @@ public sealed class AdaptiveAvgPool2d : Layer
     public int OutH { get; }
     public int OutW { get; }
 
-    public override Tensor Forward(Tensor x) =>
-        SeqToBatch.Apply("AdaptiveAvgPool2d", x, 4, f => Ops.AdaptiveAvgPool2d(f, OutH, OutW));
+    public override Tensor Forward(Tensor x)
+    {
+        using var owner = GraphRecorder.Enter(this);
+        return SeqToBatch.Apply(
+            "AdaptiveAvgPool2d",
+            x,
+            4,
+            f => Ops.AdaptiveAvgPool2d(f, OutH, OutW)
+        );
+    }
 
     public override int[] InferShape(int[] shape, ShapeTrace trace) =>
         SeqToBatch.InferApply(

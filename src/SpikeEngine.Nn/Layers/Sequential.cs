@@ -33,17 +33,7 @@ public sealed class Sequential : Layer
     public override Tensor Forward(Tensor x)
     {
         ArgumentNullException.ThrowIfNull(x);
-        if (_modules.Count == 0)
-            return x.Reshape(x.Shape.ToArray());
-        var y = x;
-        foreach (var m in _modules)
-        {
-            var next = Run(m, y);
-            if (!ReferenceEquals(y, x))
-                y.Dispose();
-            y = next;
-        }
-        return y;
+        return RunChain(_modules, x);
     }
 
     public override int[] InferShape(int[] shape, ShapeTrace trace)

@@ -109,6 +109,58 @@ public abstract class FusedNeuronNode : NeuronNode
     /// </summary>
     public override Tensor Forward(Tensor x)
     {
+        using var owner = GraphRecorder.Enter(this);
+        return Run(
+            x,
+            (x2, v0) => NeuronOps.Scan(Spec, x2, v0, ScanWeight, _stateDType, _spikeCount)
+        );
+    }
+
+    /// <summary>
+    /// Runs <paramref name="bn"/> (training mode, multi-step) and this neuron as one op
+    /// (<see cref="BnNeuronOps.Scan"/>): only this neuron's H is saved for backward, BN's input is
+    /// reconstructed from it. <paramref name="x"/> is BN's input <c>[T, N, C, H, W]</c>.
+    /// </summary>
+    public Tensor ForwardAfter(BatchNorm2d bn, Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(bn);
+        Check.Float(_op, "x", x);
+        if (
+            StepMode != StepMode.Multi
+            || x.Rank != 5
+            || x.Shape[2] != bn.Channels
+            || !bn.IsTraining
+        )
+            throw new ArgumentException(
+                $"{_op}: fusion with BatchNorm2d({bn.Channels}) needs multi-step [T, N, {bn.Channels}, H, W] input in training mode, got {x.Describe()} ({StepMode}, training={bn.IsTraining})",
+                nameof(x)
+            );
+        using var owner = GraphRecorder.Enter(this);
+        var inner = x.Shape[3] * x.Shape[4];
+        return Run(
+            x,
+            (x2, v0) =>
+                BnNeuronOps.Scan(
+                    Spec,
+                    x2,
+                    bn.Channels,
+                    inner,
+                    bn.Weight,
+                    bn.Bias,
+                    bn.RunningMean,
+                    bn.RunningVar,
+                    bn.Momentum,
+                    bn.Eps,
+                    v0,
+                    ScanWeight,
+                    _stateDType,
+                    _spikeCount
+                )
+        );
+    }
+
+    private Tensor Run(Tensor x, Func<Tensor, Tensor?, (Tensor Spikes, Tensor VLast)> scan)
+    {
         Check.Float(_op, "x", x);
         var multi = StepMode == StepMode.Multi;
         if (multi && x.Rank < 1)
@@ -132,7 +184,7 @@ public abstract class FusedNeuronNode : NeuronNode
         }
         using var x2 = x.Reshape(steps, m);
         using var v0 = _v?.Reshape(m);
-        var (s2, vLast) = NeuronOps.Scan(Spec, x2, v0, ScanWeight, _stateDType, _spikeCount);
+        var (s2, vLast) = scan(x2, v0);
         LastNeuronSteps = (long)steps * m;
         using (s2)
         using (vLast)

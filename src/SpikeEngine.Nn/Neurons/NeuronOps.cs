@@ -24,6 +24,30 @@ public static class NeuronOps
     )
     {
         const string op = "neuron_scan";
+        ValidateScan(op, spec, x, v0, w, stateDType, spikeCount);
+        var m = x.Shape[1];
+        var needGrad = Autograd.IsNeeded(x, v0, w);
+        var spikes = Tensor.EmptyLike(x);
+        var vLast = Tensor.Empty(new Shape(m), x.Device);
+        using var h = needGrad ? Tensor.Empty(x.Shape, x.Device, stateDType) : null;
+        x.Backend.NeuronForward(spec, x, v0, w, spikes, h, vLast, spikeCount);
+        spikes.IsBinary = true;
+        if (needGrad)
+            Autograd.Record([spikes, vLast], new ScanNode(spec, h!, x, v0, w));
+        return (spikes, vLast);
+    }
+
+    /// <summary>Checks the arguments of a scan over x (T, M).</summary>
+    internal static void ValidateScan(
+        string op,
+        in NeuronSpec spec,
+        Tensor x,
+        Tensor? v0,
+        Tensor? w,
+        DType stateDType,
+        Tensor? spikeCount
+    )
+    {
         Validate(op, spec);
         Check.Rank(op, "x", x, 2, "[T, M]");
         var m = x.Shape[1];
@@ -74,15 +98,6 @@ public static class NeuronOps
                 $"{op}: 'spikeCount' must be an int32 [1] tensor on {x.Device}, got {spikeCount.Describe()}",
                 nameof(spikeCount)
             );
-
-        var needGrad = Autograd.IsNeeded(x, v0, w);
-        var spikes = Tensor.EmptyLike(x);
-        var vLast = Tensor.Empty(new Shape(m), x.Device);
-        using var h = needGrad ? Tensor.Empty(x.Shape, x.Device, stateDType) : null;
-        x.Backend.NeuronForward(spec, x, v0, w, spikes, h, vLast, spikeCount);
-        if (needGrad)
-            Autograd.Record([spikes, vLast], new ScanNode(spec, h!, x, v0, w));
-        return (spikes, vLast);
     }
 
     internal static void Validate(string op, in NeuronSpec spec)

@@ -1,0 +1,469 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using SpikeEngine.Models;
+using SpikeEngine.Nn;
+using SpikeEngine.Training.Optim;
+
+namespace SpikeEngine.Cli;
+
+/// <summary>
+/// <c>spike bench</c>: <c>memory</c> (what one training step saves for backward, per layer, against
+/// the generic float32 layout; docs/memory.md), <c>step</c> (training-step time and images/s) and
+/// <c>neuron</c> (the fused LIF scan per neuron-step against copy bandwidth).
+/// </summary>
+public static class BenchCommand
+{
+    public static Command Build(TextWriter stdout)
+    {
+        var cmd = new Command("bench", $"Measure memory and speed. {Spike.ExitCodes}");
+        cmd.Subcommands.Add(BuildMemory(stdout));
+        cmd.Subcommands.Add(BuildStep(stdout));
+        cmd.Subcommands.Add(BuildNeuron(stdout));
+        return cmd;
+    }
+
+    // -- shared options -----------------------------------------------------------------------
+
+    private sealed class ModelArgs
+    {
+        public readonly Option<string> Model = new("--model")
+        {
+            Description = "Registered model name (see 'spike models').",
+            Required = true,
+        };
+        public readonly Option<int> T = new Option<int>("--T")
+        {
+            Description = "Time steps.",
+            DefaultValueFactory = _ => 4,
+        }.Check(v => v >= 1, "must be at least 1");
+        public readonly Option<int> Batch = new Option<int>("--batch")
+        {
+            Description = "Batch size.",
+            DefaultValueFactory = _ => 32,
+        }.Check(v => v >= 1, "must be at least 1");
+        public readonly Option<string> Input = new("--input")
+        {
+            Description = "Input CxHxW.",
+            DefaultValueFactory = _ => "3x224x224",
+        };
+        public readonly Option<string?> Stem = new("--stem")
+        {
+            Description = "imagenet or cifar (default: cifar for inputs of 64 px or less).",
+        };
+        public readonly Option<int> Classes = new Option<int>("--num-classes")
+        {
+            Description = "Classifier outputs.",
+            DefaultValueFactory = _ => 1000,
+        }.Check(v => v >= 1, "must be at least 1");
+        public readonly Option<string> Memory = new("--memory")
+        {
+            Description =
+                "lean (bit-packed spikes, fp16 state, BN-neuron fusion) or standard (all float32).",
+            DefaultValueFactory = _ => "lean",
+        };
+        public readonly Option<string?> State = new("--state")
+        {
+            Description = "Override the saved neuron state dtype: fp32, bf16 or fp16.",
+        };
+        public readonly Option<bool> Json = new("--json") { Description = "Print a JSON object." };
+
+        public void AddTo(Command c)
+        {
+            foreach (
+                var o in new Option[] { Model, T, Batch, Input, Stem, Classes, Memory, State, Json }
+            )
+                c.Options.Add(o);
+        }
+
+        public (string Name, ModelOptions Options, int C, int H, int W) Parse(ParseResult r)
+        {
+            var (c, h, w) = ParseInput(r.GetValue(Input)!);
+            var stem = r.GetValue(Stem)?.ToLowerInvariant() switch
+            {
+                null => h <= 64 ? Models.Stem.Cifar : Models.Stem.ImageNet,
+                "imagenet" => Models.Stem.ImageNet,
+                "cifar" => Models.Stem.Cifar,
+                var s => throw new UsageException($"--stem: expected imagenet or cifar, got '{s}'"),
+            };
+            var memory = r.GetValue(Memory)!.ToLowerInvariant() switch
+            {
+                "lean" => MemoryOptions.Lean,
+                "standard" => MemoryOptions.Standard,
+                var s => throw new UsageException(
+                    $"--memory: expected lean or standard, got '{s}'"
+                ),
+            };
+            if (r.GetValue(State) is { } state)
+                memory = memory with
+                {
+                    StateDType = state.ToLowerInvariant() switch
+                    {
+                        "fp32" or "float32" => DType.Float32,
+                        "bf16" or "bfloat16" => DType.BFloat16,
+                        "fp16" or "float16" => DType.Float16,
+                        _ => throw new UsageException(
+                            $"--state: expected fp32, bf16 or fp16, got '{state}'"
+                        ),
+                    },
+                };
+            var options = new ModelOptions
+            {
+                NumClasses = r.GetValue(Classes),
+                InChannels = c,
+                Stem = stem,
+                Neuron = () => new LifNode(tau: 2f),
+                Memory = memory,
+            };
+            return (r.GetValue(Model)!, options, c, h, w);
+        }
+    }
+
+    private static (int, int, int) ParseInput(string text)
+    {
+        var parts = text.Split('x');
+        var dims = new int[3];
+        if (
+            parts.Length != 3
+            || !parts
+                .Select(
+                    (p, i) =>
+                        int.TryParse(
+                            p,
+                            NumberStyles.None,
+                            CultureInfo.InvariantCulture,
+                            out dims[i]
+                        )
+                        && dims[i] > 0
+                )
+                .All(ok => ok)
+        )
+            throw new UsageException(
+                $"--input: expected CxHxW with positive sizes (e.g. 3x224x224), got '{text}'"
+            );
+        return (dims[0], dims[1], dims[2]);
+    }
+
+    /// <summary>Peak resident set of this process (VmHWM of /proc/self/status), or -1 where unavailable.</summary>
+    public static long PeakRssBytes()
+    {
+        const string path = "/proc/self/status";
+        if (!File.Exists(path))
+            return -1;
+        foreach (var line in File.ReadLines(path))
+        {
+            if (!line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                continue;
+            var kb = line["VmHWM:".Length..].Trim().Split(' ')[0];
+            return long.Parse(kb, CultureInfo.InvariantCulture) * 1024;
+        }
+        return -1;
+    }
+
+    /// <summary>A model, its optimizer and a fixed batch: one CPU training step at a time.</summary>
+    private sealed class StepRunner : IDisposable
+    {
+        private readonly Tensor _x; // (T, N, C, H, W)
+        private readonly Tensor _labels; // (N) int32
+        private readonly Sgd _sgd;
+
+        public StepRunner(string name, ModelOptions options, int t, int n, int c, int h, int w)
+        {
+            Model = ModelRegistry.Create(name, options);
+            _sgd = new Sgd(Model.NamedParameters(), momentum: 0.9f);
+            // The image repeated over T (direct encoding), so LIF neurons see a steady input.
+            using (var img = Tensor.Normal([n, c, h, w], 0f, 1f, seed: 7))
+            {
+                var one = img.ToArray();
+                var all = new float[(long)t * one.Length];
+                for (var s = 0; s < t; s++)
+                    one.CopyTo(all, (long)s * one.Length);
+                _x = TensorScope.Unscoped(Tensor.FromArray(all, [t, n, c, h, w]));
+            }
+            var labels = new int[n];
+            for (var i = 0; i < n; i++)
+                labels[i] = i % options.NumClasses;
+            _labels = TensorScope.Unscoped(Tensor.FromInt32(labels, [n]));
+        }
+
+        public Layer Model { get; }
+
+        /// <summary>
+        /// Forward (CE on the time-mean of the logits), backward and an SGD update. When
+        /// <paramref name="report"/> is given it receives what the forward saved for backward;
+        /// with <paramref name="forwardOnly"/> backward and the update are skipped.
+        /// </summary>
+        public float Step(Action<SavedBytesReport>? report = null, bool forwardOnly = false)
+        {
+            using var scope = TensorScope.Begin();
+            Model.ResetState();
+            Model.ZeroGrad();
+            float lossValue;
+            using (var rec = report is null ? null : GraphRecorder.Start())
+            {
+                var y = Model.Forward(_x);
+                var loss = Ops.CrossEntropy(y.Mean([0]), _labels);
+                if (rec is not null)
+                {
+                    var names = Model
+                        .NamedModules()
+                        .ToDictionary(m => (object)m.Module, m => m.Name);
+                    report!(
+                        SavedBytesReport.Build(
+                            rec,
+                            Model.Parameters(),
+                            o =>
+                                o is not null && names.TryGetValue(o, out var s) && s.Length > 0
+                                    ? s
+                                    : "(other)"
+                        )
+                    );
+                }
+                lossValue = loss.Item();
+                if (!forwardOnly)
+                {
+                    loss.Backward();
+                    _sgd.Step(0.01f);
+                }
+            }
+            return lossValue;
+        }
+
+        public void Dispose()
+        {
+            _sgd.Dispose();
+            Model.Dispose();
+            _x.Dispose();
+            _labels.Dispose();
+        }
+    }
+
+    // -- memory ---------------------------------------------------------------------------------
+
+    private static Command BuildMemory(TextWriter stdout)
+    {
+        var a = new ModelArgs();
+        var forwardOnly = new Option<bool>("--forward-only")
+        {
+            Description =
+                "Run the forward pass only (the saved tensors are the same; the peak then excludes backward).",
+        };
+        var cmd = new Command(
+            "memory",
+            "One CPU training step: bytes saved for backward per layer and in total, against the generic float32 layout, and the peak memory."
+        );
+        a.AddTo(cmd);
+        cmd.Options.Add(forwardOnly);
+        cmd.SetAction(r =>
+        {
+            var (name, options, c, h, w) = a.Parse(r);
+            int t = r.GetValue(a.T),
+                n = r.GetValue(a.Batch);
+            var fwdOnly = r.GetValue(forwardOnly);
+            using var runner = new StepRunner(name, options, t, n, c, h, w);
+            var stats = MemoryStats.For(Device.Cpu);
+            stats.ResetPeak();
+            var baseline = stats.CurrentBytes;
+            SavedBytesReport? report = null;
+            var sw = Stopwatch.StartNew();
+            runner.Step(rep => report = rep, fwdOnly);
+            sw.Stop();
+            var peak = stats.PeakBytes;
+            var rss = PeakRssBytes();
+            var memory = r.GetValue(a.Memory)!.ToLowerInvariant();
+            if (r.GetValue(a.Json))
+            {
+                var obj = new Dictionary<string, object>
+                {
+                    ["model"] = name,
+                    ["memory"] = memory,
+                    ["t"] = t,
+                    ["batch"] = n,
+                    ["input"] = $"{c}x{h}x{w}",
+                    ["forward_only"] = fwdOnly,
+                    ["saved_bytes"] = report!.SavedBytes,
+                    ["generic_bytes"] = report.GenericBytes,
+                    ["ratio"] = Math.Round(report.Ratio, 4),
+                    ["peak_bytes"] = peak,
+                    ["model_bytes"] = baseline,
+                    ["peak_rss_bytes"] = rss,
+                    ["step_ms"] = Math.Round(sw.Elapsed.TotalMilliseconds, 1),
+                    ["layers"] = report.Rows.Select(row => new Dictionary<string, object>
+                    {
+                        ["layer"] = row.Layer,
+                        ["ops"] = row.Ops,
+                        ["saved_bytes"] = row.SavedBytes,
+                        ["generic_bytes"] = row.GenericBytes,
+                    }),
+                };
+                stdout.WriteLine(
+                    JsonSerializer.Serialize(
+                        obj,
+                        new JsonSerializerOptions { WriteIndented = true }
+                    )
+                );
+                return Spike.Success;
+            }
+            stdout.WriteLine(
+                $"{name} T={t} batch={n} input={c}x{h}x{w} memory={memory}{(fwdOnly ? " (forward only)" : "")}"
+            );
+            stdout.WriteLine(
+                $"{"layer", -28} {"ops", -28} {"saved", 12} {"generic", 12} {"ratio", 6}"
+            );
+            foreach (var row in report!.Rows)
+            {
+                if (row.SavedBytes == 0 && row.GenericBytes == 0)
+                    continue;
+                var ratio = row.GenericBytes == 0 ? 0 : (double)row.SavedBytes / row.GenericBytes;
+                stdout.WriteLine(
+                    $"{row.Layer, -28} {row.Ops, -28} {Mib(row.SavedBytes), 12} {Mib(row.GenericBytes), 12} {ratio, 6:F3}"
+                );
+            }
+            stdout.WriteLine(
+                $"{"total", -28} {"", -28} {Mib(report.SavedBytes), 12} {Mib(report.GenericBytes), 12} {report.Ratio, 6:F3}"
+            );
+            stdout.WriteLine(
+                $"peak of the step: {Mib(peak)} (MemoryStats; model, gradients and optimizer state {Mib(baseline)} before the step); process peak RSS {Mib(rss)}; {sw.Elapsed.TotalSeconds:F1} s"
+            );
+            return Spike.Success;
+        });
+        return cmd;
+    }
+
+    private static string Mib(long bytes) =>
+        (bytes / (1024.0 * 1024.0)).ToString("F1", CultureInfo.InvariantCulture) + " MiB";
+
+    // -- step -----------------------------------------------------------------------------------
+
+    private static Command BuildStep(TextWriter stdout)
+    {
+        var a = new ModelArgs();
+        var steps = new Option<int>("--steps")
+        {
+            Description = "Measured steps (after one warm-up step).",
+            DefaultValueFactory = _ => 5,
+        }.Check(v => v >= 1, "must be at least 1");
+        var device = new Option<string>("--device")
+        {
+            Description = "cpu (the optimizer step is CPU-only for now).",
+            DefaultValueFactory = _ => "cpu",
+        };
+        var cmd = new Command(
+            "step",
+            "Time whole training steps (forward, CE on the time-mean, backward, SGD momentum): median and min, images/s, peak memory."
+        );
+        a.AddTo(cmd);
+        cmd.Options.Add(steps);
+        cmd.Options.Add(device);
+        cmd.SetAction(r =>
+        {
+            if (r.GetValue(device)!.ToLowerInvariant() != "cpu")
+                throw new UsageException(
+                    $"--device: only cpu is supported by 'bench step' for now, got '{r.GetValue(device)}'"
+                );
+            var (name, options, c, h, w) = a.Parse(r);
+            int t = r.GetValue(a.T),
+                n = r.GetValue(a.Batch),
+                s = r.GetValue(steps);
+            using var runner = new StepRunner(name, options, t, n, c, h, w);
+            runner.Step(); // warm-up: allocator cache, BLAS, JIT
+            var stats = MemoryStats.For(Device.Cpu);
+            stats.ResetPeak();
+            var times = new double[s];
+            for (var i = 0; i < s; i++)
+            {
+                var sw = Stopwatch.StartNew();
+                runner.Step();
+                times[i] = sw.Elapsed.TotalMilliseconds;
+            }
+            Array.Sort(times);
+            var median = s % 2 == 1 ? times[s / 2] : 0.5 * (times[s / 2 - 1] + times[s / 2]);
+            var ips = n / (median / 1000.0);
+            var peak = stats.PeakBytes;
+            var rss = PeakRssBytes();
+            if (r.GetValue(a.Json))
+            {
+                var obj = new Dictionary<string, object>
+                {
+                    ["model"] = name,
+                    ["memory"] = r.GetValue(a.Memory)!.ToLowerInvariant(),
+                    ["device"] = "cpu",
+                    ["t"] = t,
+                    ["batch"] = n,
+                    ["input"] = $"{c}x{h}x{w}",
+                    ["steps"] = s,
+                    ["median_step_ms"] = Math.Round(median, 2),
+                    ["min_step_ms"] = Math.Round(times[0], 2),
+                    ["images_per_s"] = Math.Round(ips, 2),
+                    ["peak_bytes"] = peak,
+                    ["peak_rss_bytes"] = rss,
+                };
+                stdout.WriteLine(
+                    JsonSerializer.Serialize(
+                        obj,
+                        new JsonSerializerOptions { WriteIndented = true }
+                    )
+                );
+                return Spike.Success;
+            }
+            stdout.WriteLine(
+                $"{name} T={t} batch={n} input={c}x{h}x{w} cpu: median {median:F1} ms, min {times[0]:F1} ms over {s} steps, {ips:F2} images/s; peak {Mib(peak)} (MemoryStats), process peak RSS {Mib(rss)}"
+            );
+            return Spike.Success;
+        });
+        return cmd;
+    }
+
+    // -- neuron ---------------------------------------------------------------------------------
+
+    private static Command BuildNeuron(TextWriter stdout)
+    {
+        var t = new Option<int>("--T")
+        {
+            Description = "Time steps.",
+            DefaultValueFactory = _ => 4,
+        }.Check(v => v >= 1, "must be at least 1");
+        var neurons = new Option<int>("--neurons")
+        {
+            Description = "Neurons per step.",
+            DefaultValueFactory = _ => 1 << 22,
+        }.Check(v => v >= 1, "must be at least 1");
+        var json = new Option<bool>("--json") { Description = "Print a JSON object." };
+        var cmd = new Command(
+            "neuron",
+            "The fused LIF scan on the CPU: forward and forward+backward ns per neuron-step and the ratio to copy bandwidth."
+        );
+        foreach (var o in new Option[] { t, neurons, json })
+            cmd.Options.Add(o);
+        cmd.SetAction(r =>
+        {
+            var res = NeuronBench.Run(r.GetValue(t), r.GetValue(neurons));
+            if (r.GetValue(json))
+            {
+                var obj = new Dictionary<string, object>
+                {
+                    ["t"] = res.T,
+                    ["neurons"] = res.Neurons,
+                    ["fwd_ns_per_neuron_step"] = Math.Round(res.ForwardNs, 4),
+                    ["fwd_bwd_ns_per_neuron_step"] = Math.Round(res.ForwardBackwardNs, 4),
+                    ["fwd_gbps"] = Math.Round(res.ForwardGBps, 2),
+                    ["fwd_bwd_gbps"] = Math.Round(res.ForwardBackwardGBps, 2),
+                    ["copy_gbps"] = Math.Round(res.CopyGBps, 2),
+                    ["fwd_copy_ratio"] = Math.Round(res.ForwardCopyRatio, 3),
+                    ["fwd_bwd_copy_ratio"] = Math.Round(res.ForwardBackwardCopyRatio, 3),
+                };
+                stdout.WriteLine(
+                    JsonSerializer.Serialize(
+                        obj,
+                        new JsonSerializerOptions { WriteIndented = true }
+                    )
+                );
+                return Spike.Success;
+            }
+            stdout.WriteLine(res.ToString());
+            return Spike.Success;
+        });
+        return cmd;
+    }
+}
