@@ -4,7 +4,7 @@ namespace SpikeEngine.Training.Tests;
 
 public sealed class CheckpointTests
 {
-    private static CheckpointState State(int epoch, int step = 0) =>
+    internal static CheckpointState State(int epoch, int step = 0) =>
         new()
         {
             Epoch = epoch,

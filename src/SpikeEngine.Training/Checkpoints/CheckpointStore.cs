@@ -233,6 +233,8 @@ public sealed class CheckpointStore
         }
     }
 
+    private static readonly UTF8Encoding s_strictUtf8 = new(false, true);
+
     /// <summary>Loads and verifies one checkpoint given its sidecar (or its model .safetensors) path.</summary>
     public static Checkpoint Load(string path)
     {
@@ -246,6 +248,18 @@ public sealed class CheckpointStore
             throw new CheckpointException($"checkpoint '{sidecar}' does not exist");
         var dir = Path.GetDirectoryName(Path.GetFullPath(sidecar))!;
         var text = File.ReadAllBytes(sidecar);
+        try
+        {
+            // JsonDocument accepts invalid UTF-8 inside strings and fails later, deep in a read.
+            _ = s_strictUtf8.GetCharCount(text);
+        }
+        catch (DecoderFallbackException ex)
+        {
+            throw new CheckpointException(
+                $"checkpoint '{sidecar}' is corrupt: sidecar is not valid UTF-8 at byte {ex.Index}",
+                ex
+            );
+        }
         JsonElement root;
         JsonDocument doc;
         try
