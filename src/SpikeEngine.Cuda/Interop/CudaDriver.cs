@@ -66,9 +66,36 @@ public static unsafe partial class CudaDriver
     {
         if (r != CUresult.CUDA_SUCCESS)
         {
-            throw new CudaException(r, ErrorName(r), expr);
+            throw new CudaException(
+                r,
+                ErrorName(r),
+                expr,
+                IsAsyncFault(r) ? AsyncFaultDetail() : null
+            );
         }
     }
+
+    /// <summary>Name of the most recent kernel launch on any thread (set by the launcher).</summary>
+    public static volatile string? LastLaunchedKernel;
+
+    /// <summary>
+    /// Kernel faults are reported asynchronously, by whatever call synchronises next: such a status
+    /// says little about the call that returned it, so the message names the last launch.
+    /// </summary>
+    public static bool IsAsyncFault(CUresult r) =>
+        r
+            is CUresult.CUDA_ERROR_ILLEGAL_ADDRESS
+                or CUresult.CUDA_ERROR_LAUNCH_TIMEOUT
+                or CUresult.CUDA_ERROR_ASSERT
+                or CUresult.CUDA_ERROR_HARDWARE_STACK_ERROR
+                or CUresult.CUDA_ERROR_ILLEGAL_INSTRUCTION
+                or CUresult.CUDA_ERROR_MISALIGNED_ADDRESS
+                or CUresult.CUDA_ERROR_INVALID_PC
+                or CUresult.CUDA_ERROR_LAUNCH_FAILED;
+
+    private static string AsyncFaultDetail() =>
+        $"an earlier kernel faulted; last kernel launched: {LastLaunchedKernel ?? "none"} "
+        + "(run with SPIKEENGINE_CUDA_SYNC=1 to check after every launch and name the faulting one)";
 
     /// <summary>The driver's name for a status (<c>cuGetErrorName</c>), or the enum name when the driver can't say.</summary>
     public static string ErrorName(CUresult r)

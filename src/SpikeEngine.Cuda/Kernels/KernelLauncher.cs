@@ -132,6 +132,7 @@ public static unsafe class KernelLauncher
             pointers[i] = &values[i];
         }
         LastKernel = function.Name;
+        CudaDriver.LastLaunchedKernel = function.Name;
         Interlocked.Increment(ref launches);
         t_launches++;
         CudaDriver.Check(
