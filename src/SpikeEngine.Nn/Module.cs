@@ -130,6 +130,22 @@ public abstract class Module : IDisposable
         }
     }
 
+    /// <summary>
+    /// Moves every parameter and buffer of the tree to <paramref name="device"/> in place (the
+    /// tensors keep their identity, so layers and optimizers holding them see the move); tensors
+    /// already there stay, so on the CPU this is a no-op. Membrane state is cleared: it is rebuilt
+    /// on the input's device by the next forward. Gradients must be cleared first.
+    /// </summary>
+    public Module To(Device device)
+    {
+        Tensor.MoveInPlace(
+            NamedParameters().Select(p => p.Tensor).Concat(NamedBuffers().Select(b => b.Tensor)),
+            device
+        );
+        ResetState();
+        return this;
+    }
+
     /// <summary>Disposes parameters, buffers and state across the tree.</summary>
     public void Dispose()
     {

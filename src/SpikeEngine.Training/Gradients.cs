@@ -1,5 +1,3 @@
-using SpikeEngine.Training.Optim;
-
 namespace SpikeEngine.Training;
 
 /// <summary>What to do when the loss or a gradient holds NaN or ±Inf.</summary>
@@ -15,38 +13,35 @@ public enum NonFinitePolicy
 /// <summary>A non-finite loss or gradient under <see cref="NonFinitePolicy.Stop"/>.</summary>
 public sealed class NonFiniteException(string message) : Exception(message);
 
-/// <summary>Gradient checks and clipping over a parameter list.</summary>
+/// <summary>
+/// Gradient checks and clipping over a parameter list, as backend primitives on the device the
+/// gradients live on (<see cref="IBackend.FindNonFinite"/>, <see cref="IBackend.SumOfSquares"/>,
+/// <see cref="IBackend.ScaleInPlace"/>): only the result comes back to the host.
+/// </summary>
 public static class Gradients
 {
     /// <summary>
     /// The first parameter (in module order) whose gradient holds a non-finite value, with the
     /// element index and the value; null when every gradient is finite.
     /// </summary>
-    public static (string Name, int Index, float Value)? FirstNonFinite(
+    public static (string Name, long Index, float Value)? FirstNonFinite(
         IEnumerable<(string Name, Tensor Tensor)> parameters
     )
     {
-        foreach (var (name, p) in parameters)
+        foreach (var (backend, group) in GroupByDevice(parameters))
         {
-            if (p.Grad is null)
-                continue;
-            var g = p.Grad.Span();
-            int i = OptimizerMath.FirstNonFinite(g);
-            if (i >= 0)
-                return (name, i, g[i]);
+            if (backend.FindNonFinite([.. group.Select(g => g.Grad)]) is { } bad)
+                return (group[bad.Tensor].Name, bad.Index, bad.Value);
         }
         return null;
     }
 
-    /// <summary>The global L2 norm of all gradients, ‖g‖ = √Σ g².</summary>
+    /// <summary>The global L2 norm of all gradients, ‖g‖ = √Σ g² (Σ in float64).</summary>
     public static double GlobalNorm(IEnumerable<(string Name, Tensor Tensor)> parameters)
     {
         double s = 0;
-        foreach (var (_, p) in parameters)
-        {
-            if (p.Grad is not null)
-                s += OptimizerMath.SumOfSquares(p.Grad.Span());
-        }
+        foreach (var (backend, group) in GroupByDevice(parameters))
+            s += backend.SumOfSquares([.. group.Select(g => g.Grad)]);
         return Math.Sqrt(s);
     }
 
@@ -65,15 +60,40 @@ public static class Gradients
                 maxNorm,
                 $"clip-grad: max norm must be > 0, got {maxNorm}"
             );
-        var list = parameters as IReadOnlyList<(string, Tensor)> ?? parameters.ToList();
-        double norm = GlobalNorm(list);
+        var groups = GroupByDevice(parameters);
+        double sum = 0;
+        foreach (var (backend, group) in groups)
+            sum += backend.SumOfSquares([.. group.Select(g => g.Grad)]);
+        double norm = Math.Sqrt(sum);
         double scale = maxNorm / (norm + 1e-6);
         if (scale < 1)
         {
-            using var noGrad = GradMode.NoGrad();
-            foreach (var (_, p) in list)
-                p.Grad?.Mul_((float)scale);
+            foreach (var (backend, group) in groups)
+                backend.ScaleInPlace([.. group.Select(g => g.Grad)], (float)scale);
         }
         return norm;
+    }
+
+    // The gradients (with their parameter's name) per device, in module order within a device;
+    // a model lives on one device, so this is one group in practice.
+    private static List<(IBackend Backend, List<(string Name, Tensor Grad)> Group)> GroupByDevice(
+        IEnumerable<(string Name, Tensor Tensor)> parameters
+    )
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        var groups = new List<(IBackend Backend, List<(string Name, Tensor Grad)> Group)>();
+        foreach (var (name, p) in parameters)
+        {
+            if (p.Grad is not { } g)
+                continue;
+            var i = groups.FindIndex(x => x.Backend.Device == g.Device);
+            if (i < 0)
+            {
+                groups.Add((Backends.For(g.Device), []));
+                i = groups.Count - 1;
+            }
+            groups[i].Group.Add((name, g));
+        }
+        return groups;
     }
 }

@@ -110,6 +110,10 @@ public sealed class Trainer
                 $"--schedule '{_o.Schedule}' is unknown; expected cosine or step"
             ),
         };
+        // Parameters, buffers and (lazily) optimizer state live on the run's device from here on;
+        // on the CPU this moves nothing.
+        model.Module.ZeroGrad();
+        model.Module.To(_o.Device);
         using var optimizer = Optim.Optimizer.Create(
             _o.Optimizer,
             model.Module,
@@ -155,6 +159,7 @@ public sealed class Trainer
         }
 
         var sampleSize = train.Shape.Size;
+        float[]? host = null;
         var mem = MemoryStats.For(_o.Device);
         string? last = null;
         for (int epoch = startEpoch; epoch < _o.Epochs; epoch++)
@@ -184,7 +189,10 @@ public sealed class Trainer
                         sampleSize,
                         train.Shape,
                         _o.Encoder,
-                        globalStep
+                        globalStep,
+                        _o.TimeSteps,
+                        _o.Device,
+                        ref host
                     );
                     var y = Tensor.FromInt32(batch.Labels.ToArray(), [n], _o.Device);
                     model.Module.ResetState();
@@ -213,7 +221,7 @@ public sealed class Trainer
                             Gradients.ClipByNorm(optimizer.Parameters, clip);
                         optimizer.Step(lr);
                         lossSum += lossValue * n;
-                        correct += CountCorrect(output, batch.Labels, topK: 1);
+                        correct += CountCorrect(output, y, topK: 1);
                         seen += n;
                     }
                     model.Module.ZeroGrad();
@@ -407,8 +415,10 @@ public sealed class Trainer
                 Prefetch = 2,
             }
         );
+        model.Module.To(device);
         model.Module.Eval();
         using var noGrad = GradMode.NoGrad();
+        float[]? host = null;
         long top1 = 0,
             top5 = 0,
             seen = 0;
@@ -427,15 +437,17 @@ public sealed class Trainer
                 encoder,
                 batch.Step,
                 timeSteps,
-                device
+                device,
+                ref host
             );
             var y = Tensor.FromInt32(batch.Labels.ToArray(), [n], device);
             model.Module.ResetState();
             var output = model.Forward(x);
             lossSum += Losses.Compute(output, y, lossKind).Item() * n;
-            top1 += CountCorrect(output, batch.Labels, 1);
+            var hits = Accuracy.CountCorrect(output, y, dataset.NumClasses > 5 ? [1, 5] : [1]);
+            top1 += hits[0];
             if (dataset.NumClasses > 5)
-                top5 += CountCorrect(output, batch.Labels, 5);
+                top5 += hits[1];
             seen += n;
             if (model.FiringRates?.Invoke() is { } r)
             {
@@ -457,15 +469,7 @@ public sealed class Trainer
         );
     }
 
-    private Tensor Encode(
-        ReadOnlySpan<float> images,
-        int n,
-        int sampleSize,
-        SampleShape shape,
-        ISpikeEncoder encoder,
-        long key
-    ) => Encode(images, n, sampleSize, shape, encoder, key, _o.TimeSteps, _o.Device);
-
+    // Encodes a batch into the reused host buffer and uploads it: the same path on every device.
     private static Tensor Encode(
         ReadOnlySpan<float> images,
         int n,
@@ -474,50 +478,21 @@ public sealed class Trainer
         ISpikeEncoder encoder,
         long key,
         int t,
-        Device device
+        Device device,
+        ref float[]? host
     )
     {
+        var length = checked(t * n * sampleSize);
+        if (host is null || host.Length < length)
+            host = new float[length];
+        var values = host.AsSpan(0, length);
+        encoder.Encode(images, n, sampleSize, t, values, key);
         var x = Tensor.Empty([t, n, shape.Channels, shape.Height, shape.Width], device);
-        if (device.Kind == DeviceKind.Cpu)
-        {
-            encoder.Encode(images, n, sampleSize, t, x.Span(), key);
-            return x;
-        }
-        var host = new float[(long)t * n * sampleSize];
-        encoder.Encode(images, n, sampleSize, t, host, key);
-        x.CopyFrom(host);
+        x.CopyFrom(values);
         return x;
     }
 
-    /// <summary>Samples whose label is among the top-k classes of the output summed over T.</summary>
-    public static long CountCorrect(Tensor output, ReadOnlySpan<int> labels, int topK)
-    {
-        int t = output.Shape[0],
-            n = output.Shape[1],
-            k = output.Shape[2];
-        var host = output.ToArray();
-        var sum = new float[k];
-        long hits = 0;
-        for (int i = 0; i < n; i++)
-        {
-            Array.Clear(sum);
-            for (int s = 0; s < t; s++)
-            {
-                var row = host.AsSpan((s * n + i) * k, k);
-                for (int c = 0; c < k; c++)
-                    sum[c] += row[c];
-            }
-            float target = sum[labels[i]];
-            int above = 0;
-            for (int c = 0; c < k; c++)
-            {
-                // ties count against the label, below the label's index in favour (argmax picks the first)
-                if (sum[c] > target || (sum[c] == target && c < labels[i]))
-                    above++;
-            }
-            if (above < topK)
-                hits++;
-        }
-        return hits;
-    }
+    /// <summary>Samples whose label (int32, on the output's device) is among the top-k classes of the output summed over T (see <see cref="Accuracy.CountCorrect"/>).</summary>
+    public static long CountCorrect(Tensor output, Tensor labels, int topK) =>
+        Accuracy.CountCorrect(output, labels, topK)[0];
 }

@@ -1,6 +1,10 @@
 namespace SpikeEngine.Cuda.Tests;
 
-/// <summary>The fused optimizer steps against the per-element formulas (OptimizerMath's), written out here.</summary>
+/// <summary>
+/// The fused optimizer steps against the per-element formulas (CpuBackend.Optim.cs's), written
+/// out here, and the gradient reductions (sum of squares, non-finite scan, scale) against the CPU
+/// backend's.
+/// </summary>
 public sealed class CudaOptimizerTests
 {
     private static float[] Rand(int n, int seed)
@@ -87,6 +91,63 @@ public sealed class CudaOptimizerTests
             BackendParityTests.AssertClose($"adamw m[{t}]", m, mt[t].ToArray(), 1e-6f, 1e-5f);
             BackendParityTests.AssertClose($"adamw v[{t}]", v, vt[t].ToArray(), 1e-6f, 1e-5f);
         }
+    }
+
+    [Fact]
+    public void Sum_of_squares_over_many_tensors_matches_the_cpu()
+    {
+        var backend = CudaTestBackend.Instance;
+        using var scope = TensorScope.Begin();
+        var xs = Sizes.Select((n, i) => Rand(n, 40 + i)).ToArray();
+        var cpu = xs.Select(x => Tensor.FromArray(x, [x.Length])).ToArray();
+        var gpu = xs.Select(x => Tensor.FromArray(x, [x.Length], device: backend.Device)).ToArray();
+        var before = Kernels.KernelLauncher.ThreadLaunchCount;
+        var actual = backend.SumOfSquares(gpu);
+        Assert.Equal(before + 2, Kernels.KernelLauncher.ThreadLaunchCount);
+        var expected = Backends.For(Device.Cpu).SumOfSquares(cpu);
+        Requirements.Log($"sum of squares: CPU {expected:R}, CUDA {actual:R}");
+        Assert.True(
+            Math.Abs(actual - expected) <= 1e-12 * expected,
+            $"CPU {expected:R}, CUDA {actual:R}"
+        );
+        Assert.Equal(0.0, backend.SumOfSquares([]));
+    }
+
+    [Fact]
+    public void Non_finite_scan_finds_the_first_offending_tensor_and_element()
+    {
+        var backend = CudaTestBackend.Instance;
+        using var scope = TensorScope.Begin();
+        var xs = Sizes.Select((n, i) => Rand(n, 50 + i)).ToArray();
+        Tensor[] Up() =>
+            [.. xs.Select(x => Tensor.FromArray(x, [x.Length], device: backend.Device))];
+        Assert.Null(backend.FindNonFinite(Up()));
+        xs[3][70_000] = float.NaN;
+        xs[3][69_999] = float.PositiveInfinity; // several blocks: the smallest index wins
+        xs[3][512] = float.NegativeInfinity;
+        Assert.Equal(
+            new NonFiniteElement(3, 512, float.NegativeInfinity),
+            backend.FindNonFinite(Up())
+        );
+        xs[1][999] = float.NaN;
+        var hit = backend.FindNonFinite(Up());
+        Assert.NotNull(hit);
+        Assert.Equal((1, 999L), (hit.Value.Tensor, hit.Value.Index));
+        Assert.True(float.IsNaN(hit.Value.Value));
+    }
+
+    [Fact]
+    public void Scale_in_place_over_many_tensors_matches_the_cpu()
+    {
+        var backend = CudaTestBackend.Instance;
+        using var scope = TensorScope.Begin();
+        var xs = Sizes.Select((n, i) => Rand(n, 60 + i)).ToArray();
+        var cpu = xs.Select(x => Tensor.FromArray(x, [x.Length])).ToArray();
+        var gpu = xs.Select(x => Tensor.FromArray(x, [x.Length], device: backend.Device)).ToArray();
+        backend.ScaleInPlace(gpu, 0.37f);
+        Backends.For(Device.Cpu).ScaleInPlace(cpu, 0.37f);
+        for (var t = 0; t < xs.Length; t++)
+            Assert.Equal(cpu[t].ToArray(), gpu[t].ToArray()); // one correctly rounded multiply: exact
     }
 
     [Fact]

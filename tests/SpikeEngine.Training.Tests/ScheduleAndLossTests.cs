@@ -83,6 +83,6 @@ public sealed class ScheduleAndLossTests
         var bad = Gradients.FirstNonFinite(list);
         Assert.NotNull(bad);
         Assert.Equal("w", bad.Value.Name);
-        Assert.Equal(1, bad.Value.Index);
+        Assert.Equal(1L, bad.Value.Index);
     }
 }

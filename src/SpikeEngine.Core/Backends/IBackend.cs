@@ -274,7 +274,55 @@ public interface IBackend
         Tensor? gv0,
         Tensor? gw
     );
+
+    // -- optimizers and gradient reductions (over many tensors at once) ---------------------
+    /// <summary>
+    /// SGD (<c>torch.optim.SGD</c>) over every (parameter, gradient[, momentum buffer]):
+    /// <c>d = g + wd·p</c>; with momentum μ: <c>b = firstStep ? d : μ·b + d</c>,
+    /// <c>d = nesterov ? d + μ·b : b</c>; <c>p -= lr·d</c>. <paramref name="momentumBuffers"/>
+    /// may be null when μ = 0. Lists are index-aligned; each entry's element counts agree.
+    /// </summary>
+    void SgdStep(
+        IReadOnlyList<Tensor> parameters,
+        IReadOnlyList<Tensor> grads,
+        IReadOnlyList<Tensor>? momentumBuffers,
+        float lr,
+        float momentum,
+        float weightDecay,
+        bool nesterov,
+        bool firstStep
+    );
+
+    /// <summary>
+    /// AdamW (Loshchilov and Hutter, ICLR 2019) over every (parameter, gradient, m, v), step
+    /// <paramref name="step"/> counted from 1: <c>p *= 1 - lr·wd</c>; <c>m = β1·m + (1-β1)·g</c>;
+    /// <c>v = β2·v + (1-β2)·g²</c>; <c>p -= lr·(m / (1-β1^t)) / (√(v / (1-β2^t)) + ε)</c>.
+    /// </summary>
+    void AdamWStep(
+        IReadOnlyList<Tensor> parameters,
+        IReadOnlyList<Tensor> grads,
+        IReadOnlyList<Tensor> m,
+        IReadOnlyList<Tensor> v,
+        float lr,
+        float beta1,
+        float beta2,
+        float eps,
+        float weightDecay,
+        long step
+    );
+
+    /// <summary>Σ over the tensors of Σ x², accumulated in float64 (the global gradient norm is its root).</summary>
+    double SumOfSquares(IReadOnlyList<Tensor> xs);
+
+    /// <summary>The first NaN or ±Inf in list order (tensor index, element index, value), or null.</summary>
+    NonFiniteElement? FindNonFinite(IReadOnlyList<Tensor> xs);
+
+    /// <summary>x *= scale for every tensor of the list (gradient clipping).</summary>
+    void ScaleInPlace(IReadOnlyList<Tensor> xs, float scale);
 }
+
+/// <summary>A non-finite element found by <see cref="IBackend.FindNonFinite"/>: which tensor of the list, which element, its value.</summary>
+public readonly record struct NonFiniteElement(int Tensor, long Index, float Value);
 
 /// <summary>Distributions for <see cref="IBackend.FillRandom"/>.</summary>
 public enum RandomKind

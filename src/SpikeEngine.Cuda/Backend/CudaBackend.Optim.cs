@@ -1,12 +1,13 @@
+using SpikeEngine.Cuda.Interop;
 using SpikeEngine.Cuda.Kernels;
 
 namespace SpikeEngine.Cuda;
 
-// Fused optimizer steps over a flat list of parameters (kernels/optim.cu): one launch per up to
-// 65535 tensors (gridDim.y), the pointer tables uploaded once per call. Not part of IBackend yet:
-// the trainer's optimizers run on the host today; these are the device twins of
-// OptimizerMath.SgdStep / AdamWStep.
-public sealed partial class CudaBackend
+// Fused optimizer steps and gradient reductions over a flat list of tensors (kernels/optim.cu):
+// one launch per up to 65535 tensors (gridDim.y), the pointer tables uploaded once per call. The
+// device twins of CpuBackend.Optim.cs; SumOfSquares and FindNonFinite read back only their result
+// (a double; one int64 per tensor and one float).
+public sealed unsafe partial class CudaBackend
 {
     private const int MaxTensorsPerLaunch = 65535;
 
@@ -27,6 +28,11 @@ public sealed partial class CudaBackend
     )
     {
         const string op = "SgdStep";
+        if (momentum != 0f && momentumBuffers is null)
+            throw new ArgumentException(
+                $"{op}: momentum {momentum} needs momentum buffers",
+                nameof(momentumBuffers)
+            );
         CheckLists(op, parameters, grads, momentum != 0f ? momentumBuffers : null, null);
         for (var s = 0; s < parameters.Count; s += MaxTensorsPerLaunch)
         {
@@ -69,7 +75,7 @@ public sealed partial class CudaBackend
         float beta2,
         float eps,
         float weightDecay,
-        int step
+        long step
     )
     {
         const string op = "AdamWStep";
@@ -103,6 +109,70 @@ public sealed partial class CudaBackend
                 bc1,
                 bc2Sqrt
             );
+        }
+    }
+
+    public double SumOfSquares(IReadOnlyList<Tensor> xs)
+    {
+        const string op = "SumOfSquares";
+        ArgumentNullException.ThrowIfNull(xs);
+        double total = 0;
+        var result = new double[1];
+        for (var s = 0; s < xs.Count; s += MaxTensorsPerLaunch)
+        {
+            var count = Math.Min(MaxTensorsPerLaunch, xs.Count - s);
+            using var table = Table(op, "xs", xs, s, count);
+            using var sizes = Sizes(xs, s, count);
+            var partials = (long)count * GridX(xs, s, count);
+            Gpu.MakeCurrent();
+            using var partial = Allocator.Allocate(partials * 8);
+            using var sum = Allocator.Allocate(8);
+            LaunchOverTensors(KernelNames.OptimSumsqF32, xs, s, count, table, sizes, partial);
+            LaunchBlocks(KernelNames.OptimSumF64, 1, 1024, partial, sum, (int)partials);
+            sum.CopyTo<double>(result);
+            total += result[0];
+        }
+        return total;
+    }
+
+    public NonFiniteElement? FindNonFinite(IReadOnlyList<Tensor> xs)
+    {
+        const string op = "FindNonFinite";
+        ArgumentNullException.ThrowIfNull(xs);
+        for (var s = 0; s < xs.Count; s += MaxTensorsPerLaunch)
+        {
+            var count = Math.Min(MaxTensorsPerLaunch, xs.Count - s);
+            using var table = Table(op, "xs", xs, s, count);
+            using var sizes = Sizes(xs, s, count);
+            Gpu.MakeCurrent();
+            using var first = Allocator.Allocate(count * 8L);
+            first.Fill32(uint.MaxValue);
+            LaunchOverTensors(KernelNames.OptimNonfiniteF32, xs, s, count, table, sizes, first);
+            var found = first.ToArray<ulong>(count);
+            for (var k = 0; k < count; k++)
+            {
+                if (found[k] == ulong.MaxValue)
+                    continue;
+                var index = (long)found[k];
+                var at = Address(Ptr(op, $"xs[{s + k}]", xs[s + k])) + (ulong)(index * 4);
+                float value;
+                CudaDriver.Check(CudaDriver.cuMemcpyDtoH_v2(&value, at, sizeof(float)));
+                return new NonFiniteElement(s + k, index, value);
+            }
+        }
+        return null;
+    }
+
+    public void ScaleInPlace(IReadOnlyList<Tensor> xs, float scale)
+    {
+        const string op = "ScaleInPlace";
+        ArgumentNullException.ThrowIfNull(xs);
+        for (var s = 0; s < xs.Count; s += MaxTensorsPerLaunch)
+        {
+            var count = Math.Min(MaxTensorsPerLaunch, xs.Count - s);
+            using var table = Table(op, "xs", xs, s, count);
+            using var sizes = Sizes(xs, s, count);
+            LaunchOverTensors(KernelNames.OptimScaleF32, xs, s, count, table, sizes, scale);
         }
     }
 
@@ -170,10 +240,7 @@ public sealed partial class CudaBackend
     {
         if (count == 0)
             return;
-        long largest = 1;
-        for (var i = 0; i < count; i++)
-            largest = Math.Max(largest, parameters[start + i].Numel);
-        var x = (uint)Math.Clamp((largest + Block - 1) / Block, 1, 256);
+        var x = GridX(parameters, start, count);
         Gpu.MakeCurrent();
         KernelLauncher.Launch(
             Fn(kernel),
@@ -183,5 +250,14 @@ public sealed partial class CudaBackend
             CudaStream.Null,
             args
         );
+    }
+
+    // Blocks per tensor: enough for the largest tensor of the launch, at most 256 (grid-stride beyond).
+    private static uint GridX(IReadOnlyList<Tensor> tensors, int start, int count)
+    {
+        long largest = 1;
+        for (var i = 0; i < count; i++)
+            largest = Math.Max(largest, tensors[start + i].Numel);
+        return (uint)Math.Clamp((largest + Block - 1) / Block, 1, 256);
     }
 }

@@ -248,36 +248,10 @@ public sealed unsafe partial class CudaBackend : IBackend, IDisposable
 
     /// <summary>
     /// Moves float32/int32 tensors (a model's parameters and buffers) to <paramref name="device"/>
-    /// in place: each keeps its identity, so modules holding it see the new storage. Gradients
-    /// must be cleared first.
+    /// in place, keeping their identity: <see cref="Tensor.MoveInPlace"/>.
     /// </summary>
-    public static void MoveInPlace(IEnumerable<Tensor> tensors, Device device)
-    {
-        ArgumentNullException.ThrowIfNull(tensors);
-        var target = Backends.For(device);
-        foreach (var t in tensors)
-        {
-            if (t.Device == device)
-                continue;
-            if (t.Grad is not null)
-                throw new InvalidOperationException(
-                    $"MoveInPlace: {t.Describe()} still holds a gradient; call ZeroGrad first"
-                );
-            if (t.DType is not (DType.Float32 or DType.Int32))
-                throw new ArgumentException(
-                    $"MoveInPlace: only float32 and int32 tensors move, {t.Describe()} is {t.DType.Name()}"
-                );
-            var host = new float[t.Numel];
-            t.Backend.CopyToHost(t, host);
-            var storage = target.Allocate(t.DType, t.Numel, zero: false);
-            using (var staging = new Tensor(storage, t.Shape, 0, register: false))
-            {
-                storage.Retain();
-                target.CopyFromHost(host, staging);
-            }
-            t.ReplaceStorage(storage);
-        }
-    }
+    public static void MoveInPlace(IEnumerable<Tensor> tensors, Device device) =>
+        Tensor.MoveInPlace(tensors, device);
 
     public void Dispose()
     {

@@ -76,4 +76,8 @@ public static class KernelNames
     // optim.cu
     public const string OptimSgdStepF32 = "optim_sgd_step_f32";
     public const string OptimAdamwStepF32 = "optim_adamw_step_f32";
+    public const string OptimSumsqF32 = "optim_sumsq_f32";
+    public const string OptimSumF64 = "optim_sum_f64";
+    public const string OptimNonfiniteF32 = "optim_nonfinite_f32";
+    public const string OptimScaleF32 = "optim_scale_f32";
 }

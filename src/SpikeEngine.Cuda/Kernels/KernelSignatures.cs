@@ -331,6 +331,10 @@ public static class KernelSignatures
                     F("bc2_sqrt"),
                 ]
             ),
+            new(KernelNames.OptimSumsqF32, "optim.cu", [P("xs"), P("sizes"), P("partial")]),
+            new(KernelNames.OptimSumF64, "optim.cu", [P("partial"), P("out"), I("n")]),
+            new(KernelNames.OptimNonfiniteF32, "optim.cu", [P("xs"), P("sizes"), P("first")]),
+            new(KernelNames.OptimScaleF32, "optim.cu", [P("xs"), P("sizes"), F("scale")]),
         }.ToDictionary(s => s.Name, StringComparer.Ordinal);
 
     /// <summary>The signature of <paramref name="name"/>; throws naming the unknown kernel.</summary>

@@ -5,7 +5,9 @@ namespace SpikeEngine.Training.Optim;
 /// <summary>
 /// Base of the optimizers: the named parameters of a module, named state tensors per parameter
 /// (saved in checkpoints), and a step counter. <see cref="Step"/> applies one update with the
-/// learning rate given by the schedule; the per-parameter math lives in <see cref="OptimizerMath"/>.
+/// learning rate given by the schedule as one fused backend primitive over every parameter that has
+/// a gradient (<see cref="IBackend.SgdStep"/>, <see cref="IBackend.AdamWStep"/>), on the device the
+/// parameters live on; state tensors are created there too. Nothing is read back to the host.
 /// </summary>
 public abstract class Optimizer : IDisposable
 {
@@ -49,23 +51,30 @@ public abstract class Optimizer : IDisposable
             );
         StepCount++;
         using var noGrad = GradMode.NoGrad();
+        var active = new List<(string Name, Tensor Tensor)>(Parameters.Count);
         foreach (var (name, p) in Parameters)
         {
             if (p.Grad is null)
                 continue;
-            if (p.Device.Kind != DeviceKind.Cpu)
-                throw new NotSupportedException(
-                    $"{Kind}: parameter '{name}' is on {p.Device}; the fused optimizer step is implemented for the CPU only"
+            if (active.Count > 0 && p.Device != active[0].Tensor.Device)
+                throw new InvalidOperationException(
+                    $"{Kind}: parameter '{name}' is on {p.Device} but '{active[0].Name}' is on {active[0].Tensor.Device}; move the whole model with Module.To(device)"
                 );
-            Update(name, p.Span(), p.Grad.Span(), lr);
+            active.Add((name, p));
         }
+        if (active.Count > 0)
+            Update(Backends.For(active[0].Tensor.Device), active, lr);
     }
 
-    /// <summary>Applies the update rule to one parameter.</summary>
-    protected abstract void Update(string name, Span<float> p, ReadOnlySpan<float> g, float lr);
+    /// <summary>Applies the update rule to the parameters that have a gradient (all on the backend's device).</summary>
+    protected abstract void Update(
+        IBackend backend,
+        IReadOnlyList<(string Name, Tensor Tensor)> active,
+        float lr
+    );
 
-    /// <summary>The state tensor <c>NAME.SUFFIX</c>, created as zeros of the parameter's shape on first use.</summary>
-    protected Span<float> State(string name, string suffix, out bool created)
+    /// <summary>The state tensor <c>NAME.SUFFIX</c>, created as zeros of the parameter's shape on its device on first use.</summary>
+    protected Tensor State(string name, string suffix, out bool created)
     {
         var key = name + "." + suffix;
         created = false;
@@ -77,7 +86,7 @@ public abstract class Optimizer : IDisposable
             _state[key] = t;
             created = true;
         }
-        return t.Span();
+        return t;
     }
 
     /// <summary>Replaces the state with checkpointed tensors (names and shapes must match the parameters).</summary>
@@ -140,7 +149,7 @@ public abstract class Optimizer : IDisposable
         };
 }
 
-/// <summary>SGD with momentum, optional Nesterov and coupled weight decay (see <see cref="OptimizerMath.SgdStep"/>).</summary>
+/// <summary>SGD with momentum, optional Nesterov and coupled weight decay (see <see cref="IBackend.SgdStep"/>).</summary>
 public sealed class Sgd : Optimizer
 {
     public Sgd(
@@ -181,15 +190,53 @@ public sealed class Sgd : Optimizer
             ["nesterov"] = Nesterov ? 1 : 0,
         };
 
-    protected override void Update(string name, Span<float> p, ReadOnlySpan<float> g, float lr)
+    protected override void Update(
+        IBackend backend,
+        IReadOnlyList<(string Name, Tensor Tensor)> active,
+        float lr
+    )
     {
-        bool created = false;
-        var buf = Momentum == 0f ? Span<float>.Empty : State(name, "momentum_buffer", out created);
-        OptimizerMath.SgdStep(p, g, buf, lr, Momentum, WeightDecay, Nesterov, created);
+        if (Momentum == 0f)
+        {
+            backend.SgdStep(
+                [.. active.Select(a => a.Tensor)],
+                [.. active.Select(a => a.Tensor.Grad!)],
+                null,
+                lr,
+                0f,
+                WeightDecay,
+                Nesterov,
+                firstStep: true
+            );
+            return;
+        }
+        // A buffer created now starts as b = d (its parameter's first step with a gradient);
+        // the others continue: two launches at most.
+        var groups = active
+            .Select(a =>
+                (a.Tensor, Buffer: State(a.Name, "momentum_buffer", out var created), created)
+            )
+            .ToList();
+        foreach (var first in new[] { true, false })
+        {
+            var group = groups.Where(x => x.created == first).ToList();
+            if (group.Count == 0)
+                continue;
+            backend.SgdStep(
+                [.. group.Select(x => x.Tensor)],
+                [.. group.Select(x => x.Tensor.Grad!)],
+                [.. group.Select(x => x.Buffer)],
+                lr,
+                Momentum,
+                WeightDecay,
+                Nesterov,
+                first
+            );
+        }
     }
 }
 
-/// <summary>AdamW with decoupled weight decay (see <see cref="OptimizerMath.AdamWStep"/>).</summary>
+/// <summary>AdamW with decoupled weight decay (see <see cref="IBackend.AdamWStep"/>).</summary>
 public sealed class AdamW : Optimizer
 {
     public AdamW(
@@ -243,10 +290,21 @@ public sealed class AdamW : Optimizer
             ["weight_decay"] = WeightDecay,
         };
 
-    protected override void Update(string name, Span<float> p, ReadOnlySpan<float> g, float lr)
-    {
-        var m = State(name, "exp_avg", out _);
-        var v = State(name, "exp_avg_sq", out _);
-        OptimizerMath.AdamWStep(p, g, m, v, lr, Beta1, Beta2, Eps, WeightDecay, StepCount);
-    }
+    protected override void Update(
+        IBackend backend,
+        IReadOnlyList<(string Name, Tensor Tensor)> active,
+        float lr
+    ) =>
+        backend.AdamWStep(
+            [.. active.Select(a => a.Tensor)],
+            [.. active.Select(a => a.Tensor.Grad!)],
+            [.. active.Select(a => State(a.Name, "exp_avg", out _))],
+            [.. active.Select(a => State(a.Name, "exp_avg_sq", out _))],
+            lr,
+            Beta1,
+            Beta2,
+            Eps,
+            WeightDecay,
+            StepCount
+        );
 }
