@@ -123,6 +123,7 @@ public abstract class BackendParityTests
     [InlineData(DType.Float16)]
     [InlineData(DType.UInt8)]
     [InlineData(DType.Int32)]
+    [InlineData(DType.Bit)]
     public void Convert_round_trips_like_the_cpu(DType dtype)
     {
         var data = Rand(1001, 1, -300f, 300f);

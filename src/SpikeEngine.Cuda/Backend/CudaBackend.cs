@@ -158,7 +158,9 @@ public sealed unsafe partial class CudaBackend : IBackend, IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         Gpu.MakeCurrent();
-        var bytes = dtype.ByteCount(length);
+        // Bit tensors are written in whole 32-bit words by the packing kernel.
+        var bytes =
+            dtype == DType.Bit ? (dtype.ByteCount(length) + 3) / 4 * 4 : dtype.ByteCount(length);
         var buffer = Allocator.Allocate(Math.Max(bytes, 4));
         if (zero)
             buffer.Clear();
@@ -211,6 +213,18 @@ public sealed unsafe partial class CudaBackend : IBackend, IDisposable
             CudaDriver.Check(
                 CudaDriver.cuMemcpyDtoDAsync_v2(Address(d), Address(s), (nuint)bytes, IntPtr.Zero)
             );
+            return;
+        }
+        // Spikes saved for backward at 1 bit per element (the lean layout): one warp ballot per
+        // 32-bit word, little-endian bit order, the same bytes as the CPU backend's packing.
+        if ((src.DType, dst.DType) == (DType.Float32, DType.Bit))
+        {
+            Launch(KernelNames.BitpackPackF32, (n + 31) / 32 * 32, s, d, n);
+            return;
+        }
+        if ((src.DType, dst.DType) == (DType.Bit, DType.Float32))
+        {
+            Launch(KernelNames.BitpackUnpackF32, n, s, d, n);
             return;
         }
         var kernel = (src.DType, dst.DType) switch
