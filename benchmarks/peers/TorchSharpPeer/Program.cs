@@ -107,13 +107,24 @@ for (var i = 0; i < opts.Warmup; i++)
     loss = Step();
 (fwdMs, bwdMs, optMs) = (0, 0, 0);
 var times = new double[opts.Steps];
+var cpu = new double[opts.Steps];
+var proc = Process.GetCurrentProcess();
 for (var i = 0; i < opts.Steps; i++)
 {
+    proc.Refresh();
+    var c0 = proc.TotalProcessorTime;
     var sw = Stopwatch.StartNew();
     loss = Step();
     times[i] = sw.Elapsed.TotalMilliseconds;
+    proc.Refresh();
+    cpu[i] = (proc.TotalProcessorTime - c0).TotalMilliseconds;
 }
 Array.Sort(times);
+Array.Sort(cpu);
+var cpuMedian =
+    opts.Steps % 2 == 1
+        ? cpu[opts.Steps / 2]
+        : 0.5 * (cpu[opts.Steps / 2 - 1] + cpu[opts.Steps / 2]);
 var s = opts.Steps;
 var median = s % 2 == 1 ? times[s / 2] : 0.5 * (times[s / 2 - 1] + times[s / 2]);
 var ips = opts.Batch / (median / 1000.0);
@@ -155,6 +166,7 @@ if (opts.Json)
         ["median_step_ms"] = Math.Round(median, 2),
         ["min_step_ms"] = Math.Round(times[0], 2),
         ["images_per_s"] = Math.Round(ips, 2),
+        ["median_cpu_ms"] = Math.Round(cpuMedian, 2),
         ["peak_bytes"] = rss,
         ["peak_rss_bytes"] = rss,
         ["loss"] = Math.Round(loss, 5),
@@ -183,7 +195,7 @@ else
     Console.WriteLine(
         string.Create(
             CultureInfo.InvariantCulture,
-            $"mean per step: forward+loss {fwdMs / s:F1} ms, backward {bwdMs / s:F1} ms, SGD {optMs / s:F1} ms"
+            $"median process CPU time per step {cpuMedian:F1} ms; mean per step: forward+loss {fwdMs / s:F1} ms, backward {bwdMs / s:F1} ms, SGD {optMs / s:F1} ms"
         )
     );
     if (rates is not null)
