@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Side-by-side training-step benchmark: the TorchSharp peer (benchmarks/peers/TorchSharpPeer) and
+# our `spike bench step`, back to back, for each model; prints both figures and the images/s ratio
+# (ours / peer). Restores and builds the peer only here (it is not in SpikeEngine.sln; CI and the
+# README's test command never download TorchSharp). See docs/benchmarks.md.
+#
+#   benchmarks/peers/compare.sh [--steps S] [--warmup W] [--models "sew-resnet18 danet-pre-resnet18"]
+#                               [--batch 32] [--T 4] [--no-build] [--peer-only] [--ours-only]
+#                               [--peer-arg ARG]...
+#
+# SPIKE overrides how `spike` is run (default: build src/SpikeEngine.Cli in Release and run its
+# spike.dll), e.g. SPIKE="dotnet /path/to/spike.dll". Needs python3 (JSON and the ELF patch).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+steps=5
+warmup=1
+batch=32
+timesteps=4
+models="sew-resnet18 danet-pre-resnet18"
+build=1
+run_peer=1
+run_ours=1
+peer_extra=()
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+    --steps) steps="$2"; shift 2 ;;
+    --warmup) warmup="$2"; shift 2 ;;
+    --batch) batch="$2"; shift 2 ;;
+    --T) timesteps="$2"; shift 2 ;;
+    --models) models="$2"; shift 2 ;;
+    --no-build) build=0; shift ;;
+    --peer-only) run_ours=0; shift ;;
+    --ours-only) run_peer=0; shift ;;
+    --peer-arg) peer_extra+=("$2"); shift 2 ;;
+    -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "compare.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+# The machine's default OpenBLAS settings (OPENBLAS_CORETYPE=Haswell, OPENBLAS_L2_SIZE) pin AVX2
+# kernels; both runs go without them.
+unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
+echo "compare.sh: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for both runs"
+
+peer_dir="benchmarks/peers/TorchSharpPeer"
+peer_dll="$peer_dir/bin/Release/net10.0/linux-x64/TorchSharpPeer.dll"
+spike_dll="src/SpikeEngine.Cli/bin/Release/net10.0/spike.dll"
+
+if [[ $build -eq 1 ]]; then
+    if [[ $run_peer -eq 1 ]]; then
+        echo "compare.sh: restoring and building the peer (TorchSharp-cpu 0.107.0, ~600 MiB on first restore)"
+        dotnet build "$peer_dir" -c Release --nologo -v quiet
+    fi
+    if [[ $run_ours -eq 1 && -z "${SPIKE:-}" ]]; then
+        echo "compare.sh: building src/SpikeEngine.Cli (Release)"
+        dotnet build src/SpikeEngine.Cli -c Release --nologo -v quiet
+    fi
+fi
+if [[ $run_peer -eq 1 ]]; then
+    # The build's AfterBuild target already did this; repeat it for --no-build on an older output.
+    python3 "$peer_dir/weaken-glibcxx.py" "$(dirname "$peer_dll")/libLibTorchSharp.so" >/dev/null
+fi
+read -r -a spike_cmd <<<"${SPIKE:-dotnet $spike_dll}"
+if [[ $run_ours -eq 1 ]] && ! "${spike_cmd[@]}" bench step --help >/dev/null 2>&1; then
+    echo "compare.sh: '${spike_cmd[*]} bench step' is not available in this build; running the peer only" >&2
+    run_ours=0
+fi
+
+common=(--T "$timesteps" --batch "$batch" --input 3x32x32 --stem cifar --num-classes 10 --device cpu --steps "$steps")
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
+
+echo "compare.sh: $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+summary=()
+for model in $models; do
+    peer_ips=""
+    ours_ips=""
+    if [[ $run_peer -eq 1 ]]; then
+        echo "== peer: TorchSharpPeer --model $model ${common[*]} --warmup $warmup ${peer_extra[*]}"
+        dotnet "$peer_dll" --model "$model" "${common[@]}" --warmup "$warmup" "${peer_extra[@]}" --json >"$tmp/peer.json"
+        cat "$tmp/peer.json"
+        peer_ips="$(field "$tmp/peer.json" images_per_s)"
+    fi
+    if [[ $run_ours -eq 1 ]]; then
+        echo "== ours: spike bench step --model $model ${common[*]}"
+        "${spike_cmd[@]}" bench step --model "$model" "${common[@]}" --json >"$tmp/ours.json"
+        cat "$tmp/ours.json"
+        ours_ips="$(field "$tmp/ours.json" images_per_s)"
+    fi
+    line="$model: peer ${peer_ips:-n/a} images/s, ours ${ours_ips:-n/a} images/s"
+    if [[ -n "$peer_ips" && -n "$ours_ips" ]]; then
+        line+=", ratio ours/peer $(python3 -c "print(f'{$ours_ips / $peer_ips:.2f}')")"
+    fi
+    summary+=("$line")
+done
+echo "== summary (T=$timesteps, batch $batch, 3x32x32, cifar stem, 10 classes, $steps steps; load average $(cut -d' ' -f1-3 /proc/loadavg))"
+printf '%s\n' "${summary[@]}"
