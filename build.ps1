@@ -160,8 +160,15 @@ switch ($Target) {
         Invoke-Spike (@('train') + $trainArgs)
     }
     'pack' {
+        # NuGet packages of the library projects (Core, Cuda, Nn, Models, Data, Training; the CLI,
+        # tests and benchmarks are not packable), kernel sources embedded in SpikeEngine.Cuda.
+        # ContinuousIntegrationBuild maps source paths, so the same commit packs the same bytes
+        # from any clone. Extra arguments go to dotnet pack (e.g. -p:PackageVersion=0.1.0-local.1).
         $out = Join-Path $Root 'artifacts/packages'
-        Invoke-Native dotnet @('pack', 'SpikeEngine.sln', '-c', $Configuration, '-o', $out, '--nologo', '-v', 'quiet')
+        if (Test-Path $out) { Remove-Item -Recurse -Force $out }
+        Invoke-Native dotnet (@('pack', 'SpikeEngine.sln', '-c', $Configuration, '-o', $out, '--nologo', '-v', 'quiet',
+                '-p:ContinuousIntegrationBuild=true') + $Rest)
+        Get-ChildItem -Path $out -Filter '*.nupkg' | Sort-Object Name | ForEach-Object { Write-Host "  $($_.Name)" }
         Write-Host "packages in $out"
     }
     'data' { Invoke-Data }
