@@ -164,7 +164,12 @@ public sealed class PackageExampleTests
                     "packages"
                 );
             foreach (var id in s_libraries)
-                TryDelete(Path.Combine(global, id.ToLowerInvariant(), version));
+            {
+                var idDir = Path.Combine(global, id.ToLowerInvariant());
+                TryDelete(Path.Combine(idDir, version));
+                if (Directory.Exists(idDir) && !Directory.EnumerateFileSystemEntries(idDir).Any())
+                    TryDelete(idDir);
+            }
         }
     }
 
