@@ -162,10 +162,16 @@ switch ($Target) {
     'pack' {
         # NuGet packages of the library projects (Core, Cuda, Nn, Models, Data, Training; the CLI,
         # tests and benchmarks are not packable), kernel sources embedded in SpikeEngine.Cuda.
-        # ContinuousIntegrationBuild maps source paths, so the same commit packs the same bytes
-        # from any clone. Extra arguments go to dotnet pack (e.g. -p:PackageVersion=0.1.0-local.1).
+        # ContinuousIntegrationBuild maps source paths and, with the timestamp below, makes the same
+        # commit pack the same bytes from any clone. Extra arguments go to dotnet pack (e.g. -p:PackageVersion=0.1.0-local.1).
+        # The zip entries carry the commit's time (SOURCE_DATE_EPOCH, NuGet's deterministic
+        # timestamp) rather than the clock's.
         $out = Join-Path $Root 'artifacts/packages'
         if (Test-Path $out) { Remove-Item -Recurse -Force $out }
+        if (-not $env:SOURCE_DATE_EPOCH) {
+            $epoch = & git -C $Root log -1 --format=%ct 2>$null
+            $env:SOURCE_DATE_EPOCH = if ($LASTEXITCODE -eq 0 -and $epoch) { "$epoch".Trim() } else { '315532800' }
+        }
         Invoke-Native dotnet (@('pack', 'SpikeEngine.sln', '-c', $Configuration, '-o', $out, '--nologo', '-v', 'quiet',
                 '-p:ContinuousIntegrationBuild=true') + $Rest)
         Get-ChildItem -Path $out -Filter '*.nupkg' | Sort-Object Name | ForEach-Object { Write-Host "  $($_.Name)" }
