@@ -151,11 +151,13 @@ switch ($Target) {
     'info' { Invoke-Spike (@('info') + $Rest) }
     'train' {
         # The main job: fetch MNIST if missing, then train the small DANet on the CPU with the
-        # defaults below (extra arguments replace them: build.ps1 train --model ... ).
+        # defaults below (extra arguments replace them: build.ps1 train --model ... ). The standard
+        # layout: this small net peaks at tens of MiB either way, and lean steps cost ~35% more
+        # time here (docs/memory.md, training parity); the 10-minute budget matters more.
         Invoke-Data
         $defaults = @('--model', 'danet-mnist', '--dataset', 'mnist', '--data', 'data/mnist', '--T', '2', '--epochs', '5',
             '--batch', '64', '--lr', '0.002', '--optimizer', 'adamw', '--weight-decay', '0.01', '--warmup-steps', '100',
-            '--device', 'cpu', '--out', 'runs/mnist-danet', '--seed', '1')
+            '--device', 'cpu', '--out', 'runs/mnist-danet', '--seed', '1', '--memory', 'standard')
         $trainArgs = if ($Rest.Count -gt 0) { $Rest } else { $defaults }
         Invoke-Spike (@('train') + $trainArgs)
     }
