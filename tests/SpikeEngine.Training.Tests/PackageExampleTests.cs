@@ -116,8 +116,15 @@ public sealed class PackageExampleTests
             );
             // Cross-entropy over 10 classes of an untrained net: finite, positive, near ln 10.
             Assert.All(losses, l => Assert.True(l.Loss > 0.5 && l.Loss < 20, $"loss {l.Loss}"));
-            var saved = lines.Select(l => Regex.Match(l, @"^saved (.+)$")).Single(m => m.Success);
-            var path = saved.Groups[1].Value;
+            var saved = lines
+                .Select(l => Regex.Match(l, @"^saved (.+)$"))
+                .Where(m => m.Success)
+                .ToList();
+            Assert.True(
+                saved.Count == 1,
+                $"expected one 'saved PATH' line in the example's output:\n{output}"
+            );
+            var path = saved[0].Groups[1].Value;
             Assert.Equal(Path.Combine(app, "danet.safetensors"), path);
             Assert.True(File.Exists(path), $"the example printed '{path}' but wrote no file");
 
