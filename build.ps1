@@ -151,17 +151,32 @@ switch ($Target) {
     'info' { Invoke-Spike (@('info') + $Rest) }
     'train' {
         # The main job: fetch MNIST if missing, then train the small DANet on the CPU with the
-        # defaults below (extra arguments replace them: build.ps1 train --model ... ).
+        # defaults below (extra arguments replace them: build.ps1 train --model ... ). The standard
+        # layout: this small net peaks at tens of MiB either way, and lean steps cost ~35% more
+        # time here (docs/memory.md, training parity); the 10-minute budget matters more.
         Invoke-Data
         $defaults = @('--model', 'danet-mnist', '--dataset', 'mnist', '--data', 'data/mnist', '--T', '2', '--epochs', '5',
             '--batch', '64', '--lr', '0.002', '--optimizer', 'adamw', '--weight-decay', '0.01', '--warmup-steps', '100',
-            '--device', 'cpu', '--out', 'runs/mnist-danet', '--seed', '1')
+            '--device', 'cpu', '--out', 'runs/mnist-danet', '--seed', '1', '--memory', 'standard')
         $trainArgs = if ($Rest.Count -gt 0) { $Rest } else { $defaults }
         Invoke-Spike (@('train') + $trainArgs)
     }
     'pack' {
+        # NuGet packages of the library projects (Core, Cuda, Nn, Models, Data, Training; the CLI,
+        # tests and benchmarks are not packable), kernel sources embedded in SpikeEngine.Cuda.
+        # ContinuousIntegrationBuild maps source paths and, with the timestamp below, makes the same
+        # commit pack the same bytes from any clone. Extra arguments go to dotnet pack (e.g. -p:PackageVersion=0.1.0-local.1).
+        # The zip entries carry the commit's time (SOURCE_DATE_EPOCH, NuGet's deterministic
+        # timestamp) rather than the clock's.
         $out = Join-Path $Root 'artifacts/packages'
-        Invoke-Native dotnet @('pack', 'SpikeEngine.sln', '-c', $Configuration, '-o', $out, '--nologo', '-v', 'quiet')
+        if (Test-Path $out) { Remove-Item -Recurse -Force $out }
+        if (-not $env:SOURCE_DATE_EPOCH) {
+            $epoch = & git -C $Root log -1 --format=%ct 2>$null
+            $env:SOURCE_DATE_EPOCH = if ($LASTEXITCODE -eq 0 -and $epoch) { "$epoch".Trim() } else { '315532800' }
+        }
+        Invoke-Native dotnet (@('pack', 'SpikeEngine.sln', '-c', $Configuration, '-o', $out, '--nologo', '-v', 'quiet',
+                '-p:ContinuousIntegrationBuild=true') + $Rest)
+        Get-ChildItem -Path $out -Filter '*.nupkg' | Sort-Object Name | ForEach-Object { Write-Host "  $($_.Name)" }
         Write-Host "packages in $out"
     }
     'data' { Invoke-Data }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using SpikeEngine.Data;
+using SpikeEngine.Nn;
 using SpikeEngine.Training;
 using SpikeEngine.Training.Models;
 
@@ -164,6 +165,13 @@ public static class TrainCommand
             Description = "Image-folder training crop size.",
             DefaultValueFactory = _ => 224,
         }.Check(v => v >= 8, "must be at least 8");
+        var memory = new Option<string>("--memory")
+        {
+            Description =
+                "What the layers save for backward: lean (bit-packed spikes, float16 H, BN-neuron fusion, conv-BN recomputation) or standard (float32). See docs/memory.md.",
+            DefaultValueFactory = _ => "lean",
+        };
+        memory.AcceptOnlyFromAmong("lean", "standard");
         var stopAfter = new Option<long>("--stop-after-steps")
         {
             Description = "Stop after this many global steps (time-boxed runs, tests).",
@@ -204,6 +212,7 @@ public static class TrainCommand
                 every,
                 workers,
                 imageSize,
+                memory,
                 stopAfter,
             }
         )
@@ -266,12 +275,16 @@ public static class TrainCommand
                     ["input"] = $"{train.Shape.Channels}x{train.Shape.Height}x{train.Shape.Width}",
                     ["encoder"] = r.GetValue(encoder)!,
                     ["seed"] = seedValue.ToString(CultureInfo.InvariantCulture),
+                    ["memory"] = r.GetValue(memory)!,
                 },
             };
             using var net = entry.Create(train.NumClasses, train.Shape, seedValue);
+            (
+                r.GetValue(memory) == "standard" ? MemoryOptions.Standard : MemoryOptions.Lean
+            ).ApplyTo(net.Module);
             var view = new ProgressView(stdout, ProgressView.TerminalAttached(stdout));
             view.Message(
-                $"spike train: {net.Name} ({net.Module.ParameterCount():N0} parameters) on {dsName} ({train.Count} train / {test.Count} test), T={options.TimeSteps}, batch {options.BatchSize}, {options.Optimizer} lr {options.LearningRate}, {options.Epochs} epochs, {dev}, out {options.OutputDirectory}"
+                $"spike train: {net.Name} ({net.Module.ParameterCount():N0} parameters) on {dsName} ({train.Count} train / {test.Count} test), T={options.TimeSteps}, batch {options.BatchSize}, {options.Optimizer} lr {options.LearningRate}, {options.Epochs} epochs, {dev}, memory {r.GetValue(memory)}, out {options.OutputDirectory}"
             );
             var trainer = new Trainer(options) { OnStep = view.Step, OnEpoch = view.Epoch };
             var resumeArg = r.GetValue(resume) ? "latest" : r.GetValue(resumeFrom);

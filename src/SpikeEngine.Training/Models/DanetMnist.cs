@@ -8,13 +8,16 @@ namespace SpikeEngine.Training.Models;
 /// stem (conv–BN, the encoder), then stages of densely-additive pre-activation basic blocks
 /// <c>x + BN(conv(LIF(BN(conv(LIF(x))))))</c> — the shortcut is pure addition, never a neuron —
 /// joined by spiking stride-2 downsamples <c>BN(conv₃ₓ₃,s2(LIF(x)))</c>, then LIF, global average
-/// pooling and a linear classifier applied at every time step. Time is folded into the batch
-/// for every stateless layer.
+/// pooling and a linear classifier applied at every time step. Built from the Nn layers
+/// (<see cref="Conv2d"/>, <see cref="BatchNorm2d"/>, <see cref="LifNode"/>) run as chains
+/// (<see cref="Layer.RunChain"/>), so <see cref="MemoryOptions.ApplyTo"/> selects the memory layout
+/// (bit-packed spikes, float16 H, BN → LIF fusion, conv → BN recomputation) as for the registry's
+/// models. Parameter names: <c>stem.weight</c>, <c>stem.bn.weight</c>, <c>stage1.0.conv1.weight</c>, ...
 /// </summary>
 internal sealed class DanetMnist : Module
 {
-    private readonly List<object> _layers = [];
-    private readonly List<LifNode> _neurons = [];
+    private readonly List<Module[]> _units = []; // stem, downsamples and blocks, in order
+    private readonly List<bool> _residual = [];
     private readonly LifNode _head;
     private readonly Tensor _fcW,
         _fcB;
@@ -24,20 +27,27 @@ internal sealed class DanetMnist : Module
     {
         _seed = seed * 7919 + 17;
         int c = inChannels;
-        Conv("stem", c, widths[0], 1);
+        Add([.. ConvBn("stem", c, widths[0], 1)], residual: false);
         c = widths[0];
         for (int s = 0; s < widths.Length; s++)
         {
             if (s > 0)
             {
-                Lif($"down{s}.lif");
-                Conv($"down{s}", c, widths[s], 2);
+                var lif = Lif($"down{s}.lif");
+                Add([lif, .. ConvBn($"down{s}", c, widths[s], 2)], residual: false);
                 c = widths[s];
             }
             for (int b = 0; b < blocks[s]; b++)
-                _layers.Add(new Block(this, $"stage{s + 1}.{b}", c));
+            {
+                var name = $"stage{s + 1}.{b}";
+                var lif1 = Lif(name + ".lif1");
+                var conv1 = ConvBn(name + ".conv1", c, c, 1);
+                var lif2 = Lif(name + ".lif2");
+                var conv2 = ConvBn(name + ".conv2", c, c, 1);
+                Add([lif1, .. conv1, lif2, .. conv2], residual: true);
+            }
         }
-        _head = MakeLif("head.lif");
+        _head = Lif("head.lif");
         _fcW = Parameter(
             "fc.weight",
             Tensor.Uniform([numClasses, c], -1f / MathF.Sqrt(c), 1f / MathF.Sqrt(c), NextSeed())
@@ -47,100 +57,53 @@ internal sealed class DanetMnist : Module
 
     private ulong NextSeed() => _seed++;
 
-    private sealed record ConvBn(
-        Tensor W,
-        Tensor Gamma,
-        Tensor Beta,
-        Tensor Mean,
-        Tensor Var,
-        int Stride
-    );
-
-    private sealed record Block(DanetMnist Net, string Name, int Channels)
+    private void Add(Module[] chain, bool residual)
     {
-        public readonly LifNode Lif1 = Net.MakeLif(Name + ".lif1");
-        public readonly ConvBn Conv1 = Net.MakeConv(Name + ".conv1", Channels, Channels, 1);
-        public readonly LifNode Lif2 = Net.MakeLif(Name + ".lif2");
-        public readonly ConvBn Conv2 = Net.MakeConv(Name + ".conv2", Channels, Channels, 1);
+        _units.Add(chain);
+        _residual.Add(residual);
     }
 
-    private void Conv(string name, int cin, int cout, int stride) =>
-        _layers.Add(MakeConv(name, cin, cout, stride));
-
-    private void Lif(string name) => _layers.Add(MakeLif(name));
-
-    private LifNode MakeLif(string name)
-    {
-        var n = Child(
+    private LifNode Lif(string name) =>
+        Child(
             name.Replace('.', '_'),
             new LifNode(tau: 2f, vThreshold: 1f, vReset: 0f, decayInput: true, detachReset: true)
         );
-        _neurons.Add(n);
-        return n;
-    }
 
-    private ConvBn MakeConv(string name, int cin, int cout, int stride) =>
-        new(
-            Parameter(
-                name + ".weight",
-                Tensor.KaimingNormalFanOut([cout, cin, 3, 3], NextSeed(), requiresGrad: false)
-            ),
-            Parameter(name + ".bn.weight", Tensor.Ones([cout])),
-            Parameter(name + ".bn.bias", Tensor.Zeros([cout])),
-            Buffer(name + ".bn.running_mean", Tensor.Zeros([cout])),
-            Buffer(name + ".bn.running_var", Tensor.Ones([cout])),
-            stride
-        );
-
-    private Tensor ApplyConv(ConvBn cb, Tensor x) // (T·N, C, H, W)
-    {
-        using var y = Ops.Conv2d(x, cb.W, null, cb.Stride, 1);
-        return Ops.BatchNorm(y, cb.Gamma, cb.Beta, cb.Mean, cb.Var, IsTraining);
-    }
-
-    private static Tensor Spike(LifNode n, Tensor x, int t) // x (T·N, C, H, W)
-    {
-        var shape = x.Shape.ToArray();
-        using var seq = x.Reshape([t, -1]);
-        using var s = n.Forward(seq);
-        return s.Reshape(shape);
-    }
+    private Module[] ConvBn(string name, int cin, int cout, int stride) =>
+        [
+            Child(name, new Conv2d(cin, cout, 3, stride, padding: 1, seed: NextSeed())),
+            Child(name + ".bn", new BatchNorm2d(cout)),
+        ];
 
     /// <summary>x (T, N, C, H, W) → (T, N, K).</summary>
     public Tensor Forward(Tensor x)
     {
         int t = x.Shape[0],
             n = x.Shape[1];
-        var h = x.Reshape(t * n, x.Shape[2], x.Shape[3], x.Shape[4]);
-        foreach (var layer in _layers)
+        var h = x.Reshape(x.Shape.ToArray());
+        for (int i = 0; i < _units.Count; i++)
         {
-            Tensor next = layer switch
+            Tensor next;
+            if (_residual[i])
             {
-                ConvBn cb => ApplyConv(cb, h),
-                LifNode lif => Spike(lif, h, t),
-                Block b => ApplyBlock(b, h, t),
-                _ => throw new InvalidOperationException("unknown layer"),
-            };
+                using var branch = Layer.RunChain(_units[i], h);
+                next = h + branch;
+            }
+            else
+                next = Layer.RunChain(_units[i], h);
             h.Dispose();
             h = next;
         }
-        using var s = Spike(_head, h, t);
+        using var s = _head.Forward(h);
         h.Dispose();
-        using var pooled = Ops.AdaptiveAvgPool2d(s, 1, 1);
+        using var folded = s.Reshape(t * n, s.Shape[2], s.Shape[3], s.Shape[4]);
+        using var pooled = Ops.AdaptiveAvgPool2d(folded, 1, 1);
         using var flat = pooled.Flatten(1);
         using var logits = Ops.Linear(flat, _fcW, _fcB);
         return logits.Reshape(t, n, -1);
     }
 
-    private Tensor ApplyBlock(Block b, Tensor x, int t)
-    {
-        using var s1 = Spike(b.Lif1, x, t);
-        using var y1 = ApplyConv(b.Conv1, s1);
-        using var s2 = Spike(b.Lif2, y1, t);
-        using var y2 = ApplyConv(b.Conv2, s2);
-        return x + y2;
-    }
-
+    /// <summary>The model in the lean memory layout (docs/memory.md); <see cref="MemoryOptions.ApplyTo"/> changes it.</summary>
     public static ClassifierModel Create(
         string name,
         int numClasses,
@@ -151,6 +114,7 @@ internal sealed class DanetMnist : Module
     )
     {
         var net = new DanetMnist(input.Channels, numClasses, widths, blocks, seed);
+        MemoryOptions.Lean.ApplyTo(net);
         return new ClassifierModel(name, net, net.Forward, () => FiringStats.Collect(net));
     }
 }
