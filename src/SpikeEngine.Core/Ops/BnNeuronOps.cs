@@ -1,4 +1,4 @@
-namespace SpikeEngine.Nn;
+namespace SpikeEngine;
 
 /// <summary>
 /// Batch norm followed by a fused neuron scan as one differentiable op that saves only the

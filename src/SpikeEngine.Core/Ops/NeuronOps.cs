@@ -1,4 +1,4 @@
-namespace SpikeEngine.Nn;
+namespace SpikeEngine;
 
 /// <summary>
 /// The fused neuron scan as a differentiable op: the whole time loop of IF/LIF/PLIF in one
