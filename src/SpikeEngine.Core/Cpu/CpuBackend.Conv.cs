@@ -84,13 +84,11 @@ public sealed partial class CpuBackend
                 var col = identity ? null : ArrayPool<float>.Shared.Rent(ckk * hw);
                 for (var i = s; i < e; i++)
                 {
-                    var xs = new ReadOnlySpan<float>(xa, xo + i * inPlane, inPlane);
-                    ReadOnlySpan<float> cs = xs;
-                    if (col is not null)
-                    {
-                        Im2Col.Unfold(xs, col, geo);
-                        cs = col.AsSpan(0, ckk * hw);
-                    }
+                    var cs = Im2Col.Columns(
+                        new ReadOnlySpan<float>(xa, xo + i * inPlane, inPlane),
+                        col,
+                        geo
+                    );
                     Cpu.Gemm.Run(
                         false,
                         false,
@@ -199,13 +197,11 @@ public sealed partial class CpuBackend
                 var col = identity ? null : ArrayPool<float>.Shared.Rent(ckk * hw);
                 for (var i = s; i < e; i++)
                 {
-                    var xs = new ReadOnlySpan<float>(xa, xo + i * inPlane, inPlane);
-                    ReadOnlySpan<float> cs = xs;
-                    if (col is not null)
-                    {
-                        Im2Col.Unfold(xs, col, geo);
-                        cs = col.AsSpan(0, ckk * hw);
-                    }
+                    var cs = Im2Col.Columns(
+                        new ReadOnlySpan<float>(xa, xo + i * inPlane, inPlane),
+                        col,
+                        geo
+                    );
                     Cpu.Gemm.Run(
                         false,
                         true,

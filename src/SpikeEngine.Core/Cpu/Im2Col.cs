@@ -7,6 +7,22 @@ internal static class Im2Col
     public static bool IsIdentity(in ConvGeometry g) =>
         g.KH == 1 && g.KW == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0;
 
+    /// <summary>
+    /// The column matrix of one sample: the sample itself for identity convolutions
+    /// (<paramref name="col"/> null), else its unfolding into <paramref name="col"/>.
+    /// </summary>
+    public static ReadOnlySpan<float> Columns(
+        ReadOnlySpan<float> x,
+        float[]? col,
+        in ConvGeometry g
+    )
+    {
+        if (col is null)
+            return x;
+        Unfold(x, col, g);
+        return col.AsSpan(0, g.C * g.KH * g.KW * g.OutH * g.OutW);
+    }
+
     public static void Unfold(ReadOnlySpan<float> x, Span<float> col, in ConvGeometry g)
     {
         int oh = g.OutH,
