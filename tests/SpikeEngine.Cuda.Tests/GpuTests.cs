@@ -94,7 +94,7 @@ public sealed unsafe class GpuTests
         Assert.Equal(2, stats.LiveCount);
     }
 
-    // --- neuron reference: ARCHITECTURE.md section 4, written as a plain loop
+    // --- neuron reference: docs/neurons.md ("Equations"), written as a plain loop
 
     private sealed record NeuronCase(
         int Kind,
