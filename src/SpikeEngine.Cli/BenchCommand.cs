@@ -17,7 +17,7 @@ public static class BenchCommand
 {
     public static Command Build(TextWriter stdout)
     {
-        var cmd = new Command("bench", $"Measure memory and speed. {Spike.ExitCodes}");
+        var cmd = new Command("bench", "Measure memory and speed.");
         cmd.Subcommands.Add(BuildMemory(stdout));
         cmd.Subcommands.Add(BuildStep(stdout));
         cmd.Subcommands.Add(BuildNeuron(stdout));

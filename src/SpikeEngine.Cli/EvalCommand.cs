@@ -36,7 +36,7 @@ public static class EvalCommand
         }.Check(v => v >= 0 && v <= 64, "must be in [0, 64]");
         var cmd = new Command(
             "eval",
-            $"Evaluate a checkpoint on the test split of its dataset (top-1, top-5 when > 5 classes). {Spike.ExitCodes}"
+            "Evaluate a checkpoint on the test split of its dataset (top-1, top-5 when > 5 classes)."
         );
         foreach (var o in new Option[] { checkpoint, data, batch, json, workers })
             cmd.Options.Add(o);

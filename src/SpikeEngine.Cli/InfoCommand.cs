@@ -13,7 +13,7 @@ public static class InfoCommand
     {
         var cmd = new Command(
             "info",
-            $"Show the version, the devices found and the native libraries (found where, or why not). {Spike.ExitCodes}"
+            "Show the version, the devices found and the native libraries (found where, or why not)."
         );
         cmd.SetAction(_ =>
         {

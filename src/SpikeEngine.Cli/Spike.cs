@@ -31,7 +31,7 @@ public static class Spike
     public static RootCommand Build(TextWriter stdout)
     {
         var root = new RootCommand(
-            $"spike {Version}: train and evaluate spiking neural networks with SpikeEngine. {ExitCodes}"
+            $"spike {Version}: train and evaluate spiking neural networks with SpikeEngine. {ExitCodes} 'spike COMMAND --help' describes each command."
         );
         root.Options.Add(Verbose);
         root.Subcommands.Add(TrainCommand.Build(stdout));
@@ -48,7 +48,7 @@ public static class Spike
         if (args.Length == 0)
         {
             stderr.WriteLine(
-                "spike: a command is required: train, eval, models, info (see 'spike --help')"
+                "spike: a command is required: train, eval, models, info, bench (see 'spike --help')"
             );
             return UsageError;
         }
@@ -74,7 +74,7 @@ public static class Spike
         )
         {
             stderr.WriteLine(
-                "spike: a command is required: train, eval, models, info (see 'spike --help')"
+                "spike: a command is required: train, eval, models, info, bench (see 'spike --help')"
             );
             return UsageError;
         }

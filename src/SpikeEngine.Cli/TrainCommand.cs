@@ -126,10 +126,10 @@ public static class TrainCommand
                 r.AddError($"--device: expected cpu, cuda or cuda:N, got '{v}'");
             }
         });
-        var outDir = new Option<string>("--out")
+        var outDir = new Option<string?>("--out")
         {
-            Description = "Run folder: checkpoints/, metrics.jsonl, curves.png.",
-            Required = true,
+            Description =
+                "Run folder: checkpoints/, metrics.jsonl, curves.png (default: a fresh runs/<model>-<dataset>-<n>).",
         };
         var resume = new Option<bool>("--resume")
         {
@@ -180,7 +180,7 @@ public static class TrainCommand
 
         var cmd = new Command(
             "train",
-            $"Train a model; writes checkpoints (safetensors + JSON sidecar), metrics.jsonl and curves.png to --out. {Spike.ExitCodes}"
+            "Train a model; writes checkpoints (safetensors + JSON sidecar), metrics.jsonl and curves.png to --out."
         );
         foreach (
             var o in new Option[]
@@ -237,9 +237,17 @@ public static class TrainCommand
                 throw new InvalidOperationException(
                     $"--device {dev}: no CUDA backend in this build; use --device cpu"
                 );
+            var resumeLatest = r.GetValue(resume);
+            var outPath = r.GetValue(outDir);
+            if (outPath is null && resumeLatest)
+                throw new UsageException(
+                    "--resume: continues the run in --out, so --out is required"
+                );
             var dsName = r.GetValue(dataset)!;
             var (train, test) = Datasets.Load(dsName, r.GetValue(data)!, r.GetValue(imageSize));
             var seedValue = r.GetValue(seed);
+            var freshFolder = outPath is null;
+            outPath ??= RunFolder.Next("runs", modelName, dsName);
             var options = new TrainerOptions
             {
                 Epochs = r.GetValue(epochs),
@@ -258,7 +266,7 @@ public static class TrainCommand
                 NonFinite =
                     r.GetValue(nonfinite) == "skip" ? NonFinitePolicy.Skip : NonFinitePolicy.Stop,
                 Seed = seedValue,
-                OutputDirectory = r.GetValue(outDir)!,
+                OutputDirectory = outPath,
                 Keep = r.GetValue(keep),
                 CheckpointEvery = r.GetValue(every),
                 StopAfterSteps = r.GetValue(stopAfter),
@@ -284,10 +292,10 @@ public static class TrainCommand
             ).ApplyTo(net.Module);
             var view = new ProgressView(stdout, ProgressView.TerminalAttached(stdout));
             view.Message(
-                $"spike train: {net.Name} ({net.Module.ParameterCount():N0} parameters) on {dsName} ({train.Count} train / {test.Count} test), T={options.TimeSteps}, batch {options.BatchSize}, {options.Optimizer} lr {options.LearningRate}, {options.Epochs} epochs, {dev}, memory {r.GetValue(memory)}, out {options.OutputDirectory}"
+                $"spike train: {net.Name} ({net.Module.ParameterCount():N0} parameters) on {dsName} ({train.Count} train / {test.Count} test), T={options.TimeSteps}, batch {options.BatchSize}, {options.Optimizer} lr {options.LearningRate}, {options.Epochs} epochs, {dev}, memory {r.GetValue(memory)}, out {options.OutputDirectory}{(freshFolder ? " (a new run folder: no --out given)" : "")}"
             );
             var trainer = new Trainer(options) { OnStep = view.Step, OnEpoch = view.Epoch };
-            var resumeArg = r.GetValue(resume) ? "latest" : r.GetValue(resumeFrom);
+            var resumeArg = resumeLatest ? "latest" : r.GetValue(resumeFrom);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var result = view.Run(() => trainer.Run(net, train, test, resumeArg));
             var lastEpoch = result.Epochs.Count > 0 ? result.Epochs[^1] : null;
