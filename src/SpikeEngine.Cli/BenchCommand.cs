@@ -251,7 +251,7 @@ public static class BenchCommand
         };
         var cmd = new Command(
             "memory",
-            "One CPU training step: bytes saved for backward per layer and in total, against the generic float32 layout, and the peak memory."
+            "One CPU training step: bytes saved for backward per layer and in total, against the generic float32 layout (12 B per conv-BN-neuron unit), and the peak memory."
         );
         a.AddTo(cmd);
         cmd.Options.Add(forwardOnly);
@@ -307,6 +307,9 @@ public static class BenchCommand
             }
             stdout.WriteLine(
                 $"{name} T={t} batch={n} input={c}x{h}x{w} memory={memory}{(fwdOnly ? " (forward only)" : "")}"
+            );
+            stdout.WriteLine(
+                "generic: the float32 layout of PyTorch eager with a fused multi-step neuron keeping H only (12 B per conv-BN-neuron unit; docs/memory.md)"
             );
             stdout.WriteLine(
                 $"{"layer", -28} {"ops", -28} {"saved", 12} {"generic", 12} {"ratio", 6}"
