@@ -58,6 +58,7 @@ public static class EvalCommand
             int classes = int.Parse(Get("num_classes"), CultureInfo.InvariantCulture);
             int t = int.Parse(Get("T"), CultureInfo.InvariantCulture);
             var test = Datasets.LoadTest(Get("dataset"), r.GetValue(data)!, input.Height);
+            NirCommand.EnsureModel(Get("model"));
             using var net = ModelCatalog.Create(Get("model"), classes, input, 0);
             Trainer.LoadWeights(net, ckpt.Model, ckpt.SidecarPath);
             ISpikeEncoder encoder =

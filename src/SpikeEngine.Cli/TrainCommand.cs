@@ -227,6 +227,7 @@ public static class TrainCommand
             ModelEntry entry;
             try
             {
+                NirCommand.EnsureModel(modelName);
                 entry = ModelCatalog.Find(modelName);
             }
             catch (ArgumentException e)
