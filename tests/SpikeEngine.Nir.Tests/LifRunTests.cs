@@ -144,3 +144,44 @@ public sealed class LifRunTests
         Assert.Contains("tau/dt > 1", e.Message);
     }
 }
+
+public sealed class DataFramesCommandTests
+{
+    [Fact]
+    public void DataFramesWritesNpyOfHandComputedFrames()
+    {
+        var dir = Temp.Dir();
+        var bin = Path.Combine(dir, "00001.bin");
+        // Three N-MNIST events: (1, 2) ON at 0 µs, (1, 2) ON at 10 µs, (3, 0) OFF at 20 µs.
+        File.WriteAllBytes(bin, [1, 2, 0x80, 0, 0, 1, 2, 0x80, 0, 10, 3, 0, 0, 0, 20]);
+        var npy = Path.Combine(dir, "f.npy");
+        var (code, _, err) = Cli.Run(
+            "data",
+            "frames",
+            "--format",
+            "nmnist",
+            bin,
+            "--frames",
+            "2",
+            "--split",
+            "time",
+            "--out",
+            npy
+        );
+        Assert.True(code == 0, err);
+        var bytes = File.ReadAllBytes(npy);
+        Assert.Equal(0x93, bytes[0]);
+        int headerLength = BitConverter.ToUInt16(bytes, 8);
+        var header = System.Text.Encoding.ASCII.GetString(bytes, 10, headerLength);
+        Assert.Contains("'descr': '<f4'", header);
+        Assert.Contains("'shape': (2, 2, 34, 34)", header);
+        Assert.Equal(0, (10 + headerLength) % 64);
+        var values = new float[2 * 2 * 34 * 34];
+        Buffer.BlockCopy(bytes, 10 + headerLength, values, 0, values.Length * 4);
+        // dt = ⌊20/2⌋ = 10: frame 0 = [0, 10) holds the first event, frame 1 the other two.
+        Assert.Equal(1f, values[0 * 2312 + 1 * 1156 + 2 * 34 + 1]);
+        Assert.Equal(1f, values[1 * 2312 + 1 * 1156 + 2 * 34 + 1]);
+        Assert.Equal(1f, values[1 * 2312 + 0 * 1156 + 0 * 34 + 3]);
+        Assert.Equal(3f, values.Sum());
+    }
+}
