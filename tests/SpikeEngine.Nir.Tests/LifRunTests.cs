@@ -185,3 +185,83 @@ public sealed class DataFramesCommandTests
         Assert.Equal(3f, values.Sum());
     }
 }
+
+public sealed class EventTrainingCommandTests
+{
+    [Fact]
+    public void TrainAndEvalOnNMnistFrames()
+    {
+        var dir = Temp.Dir();
+        var data = Path.Combine(dir, "nmnist");
+        foreach (var (split, count) in new[] { ("Train", 3), ("Test", 1) })
+            for (int d = 0; d < 10; d++)
+            {
+                var sub = Path.Combine(data, split, d.ToString(CultureInfo.InvariantCulture));
+                Directory.CreateDirectory(sub);
+                for (int i = 0; i < count; i++)
+                {
+                    // digit d: 12 events on row 3·d, 5 µs apart (x, y, polarity | t, t, t).
+                    var bytes = Enumerable
+                        .Range(0, 12)
+                        .SelectMany(k =>
+                            new byte[]
+                            {
+                                (byte)(k + i),
+                                (byte)(3 * d),
+                                (byte)(k % 2 << 7),
+                                0,
+                                (byte)(5 * k),
+                            }
+                        )
+                        .ToArray();
+                    File.WriteAllBytes(Path.Combine(sub, $"{i:D5}.bin"), bytes);
+                }
+            }
+        var run = Path.Combine(dir, "run");
+        var (code, output, err) = Cli.Run(
+            "train",
+            "--model",
+            "danet-mnist-tiny",
+            "--dataset",
+            "nmnist",
+            "--data",
+            data,
+            "--frames",
+            "3",
+            "--split",
+            "time",
+            "--epochs",
+            "1",
+            "--batch",
+            "10",
+            "--workers",
+            "0",
+            "--out",
+            run
+        );
+        Assert.True(code == 0, err + output);
+        Assert.Contains("T=3", output);
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(data, ".frames-cache")));
+        var sidecar = Directory
+            .GetFiles(Path.Combine(run, "checkpoints"), "*.json")
+            .Order(StringComparer.Ordinal)
+            .Last();
+        (code, output, err) = Cli.Run("eval", "--checkpoint", sidecar, "--data", data, "--json");
+        Assert.True(code == 0, err);
+        Assert.Contains("\"samples\":10", output);
+
+        (code, _, err) = Cli.Run(
+            "train",
+            "--model",
+            "danet-mnist-tiny",
+            "--dataset",
+            "nmnist",
+            "--data",
+            data,
+            "--out",
+            run
+        );
+        Assert.Equal(2, code);
+        Assert.Contains("--frames", err);
+    }
+}

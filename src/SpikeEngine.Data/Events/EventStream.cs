@@ -115,6 +115,10 @@ public sealed class EventStream
         );
     }
 
+    /// <summary>The events with <paramref name="start"/> ≤ t &lt; <paramref name="end"/> µs.</summary>
+    public EventStream Window(long start, long end) =>
+        Select(Width, Height, Enumerable.Range(0, Count).Where(i => T[i] >= start && T[i] < end));
+
     /// <summary>Coordinates divided by <paramref name="factor"/> (integer division); the sensor shrinks to ⌈W/f⌉ × ⌈H/f⌉.</summary>
     public EventStream Downsample(int factor)
     {
