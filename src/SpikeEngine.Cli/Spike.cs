@@ -39,6 +39,8 @@ public static class Spike
         root.Subcommands.Add(InfoCommand.Build(stdout));
         root.Subcommands.Add(ModelsCommand.Build(stdout));
         root.Subcommands.Add(BenchCommand.Build(stdout));
+        root.Subcommands.Add(NirCommand.Build(stdout));
+        root.Subcommands.Add(DataCommand.Build(stdout));
         return root;
     }
 

@@ -19,7 +19,8 @@ public static class TrainCommand
         };
         var dataset = new Option<string>("--dataset")
         {
-            Description = "mnist, fashion-mnist, cifar10, cifar100 or imagefolder.",
+            Description =
+                "mnist, fashion-mnist, cifar10, cifar100, imagefolder, or the event datasets nmnist, dvs-gesture, cifar10-dvs (with --frames).",
             Required = true,
         };
         dataset.AcceptOnlyFromAmong(Datasets.Names);
@@ -172,6 +173,17 @@ public static class TrainCommand
             DefaultValueFactory = _ => "lean",
         };
         memory.AcceptOnlyFromAmong("lean", "standard");
+        var frames = new Option<int?>("--frames")
+        {
+            Description = "Event datasets: frames per sample T (sets --T).",
+        }.Check(v => v is null || v >= 1, "must be at least 1");
+        var split = new Option<string>("--split")
+        {
+            Description =
+                "Event datasets: split a recording into frames by event number or by time.",
+            DefaultValueFactory = _ => "number",
+        };
+        split.AcceptOnlyFromAmong("number", "time");
         var stopAfter = new Option<long>("--stop-after-steps")
         {
             Description = "Stop after this many global steps (time-boxed runs, tests).",
@@ -213,6 +225,8 @@ public static class TrainCommand
                 workers,
                 imageSize,
                 memory,
+                frames,
+                split,
                 stopAfter,
             }
         )
@@ -227,6 +241,7 @@ public static class TrainCommand
             ModelEntry entry;
             try
             {
+                NirCommand.EnsureModel(modelName);
                 entry = ModelCatalog.Find(modelName);
             }
             catch (ArgumentException e)
@@ -244,15 +259,25 @@ public static class TrainCommand
                     "--resume: continues the run in --out, so --out is required"
                 );
             var dsName = r.GetValue(dataset)!;
-            var (train, test) = Datasets.Load(dsName, r.GetValue(data)!, r.GetValue(imageSize));
+            var events = FrameOptions.From(dsName, r.GetValue(frames), r.GetValue(split)!);
+            var (train, test) = Datasets.Load(
+                dsName,
+                r.GetValue(data)!,
+                r.GetValue(imageSize),
+                events?.Frames ?? 0,
+                events?.Split ?? FrameSplit.Number
+            );
             var seedValue = r.GetValue(seed);
             var freshFolder = outPath is null;
             outPath ??= RunFolder.Next("runs", modelName, dsName);
+            var stepShape = events is not null
+                ? new FrameEncoder().StepShape(train.Shape, events.Frames)
+                : train.Shape;
             var options = new TrainerOptions
             {
                 Epochs = r.GetValue(epochs),
                 BatchSize = r.GetValue(batch),
-                TimeSteps = r.GetValue(t),
+                TimeSteps = events?.Frames ?? r.GetValue(t),
                 LearningRate = r.GetValue(lr),
                 Optimizer = r.GetValue(optimizer)!,
                 WeightDecay = r.GetValue(wd),
@@ -271,22 +296,27 @@ public static class TrainCommand
                 CheckpointEvery = r.GetValue(every),
                 StopAfterSteps = r.GetValue(stopAfter),
                 Encoder =
-                    r.GetValue(encoder) == "poisson"
-                        ? new PoissonEncoder(seedValue)
-                        : new DirectEncoder(),
+                    events is not null ? new FrameEncoder()
+                    : r.GetValue(encoder) == "poisson" ? new PoissonEncoder(seedValue)
+                    : new DirectEncoder(),
                 Workers = r.GetValue(workers),
                 Device = dev,
                 Run = new Dictionary<string, string>
                 {
                     ["dataset"] = dsName,
                     ["num_classes"] = train.NumClasses.ToString(CultureInfo.InvariantCulture),
-                    ["input"] = $"{train.Shape.Channels}x{train.Shape.Height}x{train.Shape.Width}",
-                    ["encoder"] = r.GetValue(encoder)!,
+                    ["input"] = $"{stepShape.Channels}x{stepShape.Height}x{stepShape.Width}",
+                    ["encoder"] = events is not null ? "frames" : r.GetValue(encoder)!,
                     ["seed"] = seedValue.ToString(CultureInfo.InvariantCulture),
                     ["memory"] = r.GetValue(memory)!,
                 },
             };
-            using var net = entry.Create(train.NumClasses, train.Shape, seedValue);
+            if (events is not null)
+            {
+                options.Run["frames"] = events.Frames.ToString(CultureInfo.InvariantCulture);
+                options.Run["split"] = r.GetValue(split)!;
+            }
+            using var net = entry.Create(train.NumClasses, stepShape, seedValue);
             (
                 r.GetValue(memory) == "standard" ? MemoryOptions.Standard : MemoryOptions.Lean
             ).ApplyTo(net.Module);
