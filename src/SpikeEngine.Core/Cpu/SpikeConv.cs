@@ -25,7 +25,10 @@ namespace SpikeEngine.Cpu;
 /// </summary>
 internal static class SpikeConv
 {
-    /// <summary>Density below which the event-driven path is used (measured: see docs/architecture.md).</summary>
+    /// <summary>
+    /// Density below which the event-driven path is used; NaN (the default) chooses by
+    /// measurement (<see cref="CpuBackend.EventDrivenDensityThreshold"/>).
+    /// </summary>
     public static double DensityThreshold { get; set; } = ReadThreshold();
 
     private static double ReadThreshold()
@@ -35,7 +38,7 @@ internal static class SpikeConv
         {
             "off" => -1,
             "on" => 2,
-            null or "" or "auto" => 0.15,
+            null or "" or "auto" => double.NaN,
             _ when double.TryParse(
                     env,
                     System.Globalization.CultureInfo.InvariantCulture,
