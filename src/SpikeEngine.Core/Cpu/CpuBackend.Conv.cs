@@ -48,6 +48,23 @@ public sealed partial class CpuBackend
         }
     }
 
+    /// <summary>True when oneDNN was found (<c>libdnnl2</c>).</summary>
+    public static bool OneDnnAvailable => Dnnl.IsAvailable;
+
+    /// <summary>
+    /// Whether dense convolutions run on oneDNN (default: when it is available) or on im2col +
+    /// GEMM (benchmarks switch it).
+    /// </summary>
+    public static bool UseOneDnn
+    {
+        get => Dnnl.Enabled;
+        set =>
+            Dnnl.Enabled =
+                !value || Dnnl.IsAvailable
+                    ? value
+                    : throw new InvalidOperationException($"UseOneDnn: {Dnnl.Status}");
+    }
+
     /// <summary>Convolutions that took the event-driven path (forward and weight gradient).</summary>
     public static long EventDrivenConvCalls => Interlocked.Read(ref s_eventDrivenCalls);
 
@@ -127,6 +144,7 @@ public sealed partial class CpuBackend
     /// <summary>Forward with the path chosen (<paramref name="eventDriven"/>) or automatic (null).</summary>
     internal void Conv2dForward(Tensor x, Tensor w, Tensor y, in ConvGeometry g, bool? eventDriven)
     {
+        using var profile = OpProfile.Time(OpKind.ConvForward);
         var geo = g;
         RunConvPass(
             x,
@@ -205,6 +223,7 @@ public sealed partial class CpuBackend
 
     public void Conv2dBackwardData(Tensor gy, Tensor w, Tensor gx, in ConvGeometry g)
     {
+        using var profile = OpProfile.Time(OpKind.ConvBackwardData);
         if (DnnlConv.Active)
             DnnlConv.BackwardData(
                 ArrayOf(gy),
@@ -281,6 +300,7 @@ public sealed partial class CpuBackend
         bool? eventDriven
     )
     {
+        using var profile = OpProfile.Time(OpKind.ConvBackwardWeights);
         var geo = g;
         RunConvPass(
             x,

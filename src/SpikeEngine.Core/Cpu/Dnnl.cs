@@ -124,6 +124,7 @@ internal static unsafe class Dnnl
         string[] names = string.IsNullOrEmpty(env)
             ? ["libdnnl.so.2", "libdnnl.so", "libdnnl.2.dylib", "dnnl.dll"]
             : [env];
+        PassiveOpenMpUnlessSet();
         foreach (var name in names)
         {
             if (!NativeLibrary.TryLoad(name, out var lib))
@@ -175,6 +176,27 @@ internal static unsafe class Dnnl
         Status = string.IsNullOrEmpty(env)
             ? "oneDNN not found (install libdnnl2); convolutions use im2col + GEMM"
             : $"SPIKEENGINE_DNNL={env} could not be loaded or lacks the oneDNN 2.x C API; convolutions use im2col + GEMM";
+    }
+
+    // oneDNN's OpenMP threads would spin after each primitive while the engine's own workers
+    // take over (neurons, BN): they sleep at once unless OMP_WAIT_POLICY says otherwise. The
+    // runtime reads its environment when it is loaded, so the variable goes into the process's
+    // native environment first (.NET's Environment.SetEnvironmentVariable does not reach it).
+    private static void PassiveOpenMpUnlessSet()
+    {
+        if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is not null)
+            return;
+        if (
+            NativeLibrary.TryLoad("libc.so.6", out var libc)
+            && NativeLibrary.TryGetExport(libc, "setenv", out var setenv)
+        )
+        {
+            var name = Marshal.StringToCoTaskMemUTF8("OMP_WAIT_POLICY");
+            var value = Marshal.StringToCoTaskMemUTF8("PASSIVE");
+            ((delegate* unmanaged<IntPtr, IntPtr, int, int>)setenv)(name, value, 0);
+            Marshal.FreeCoTaskMem(name);
+            Marshal.FreeCoTaskMem(value);
+        }
     }
 
     private static bool TryBind(IntPtr lib)
