@@ -402,7 +402,7 @@ public sealed partial class CpuBackend
             g.N,
             (_, s, e) =>
             {
-                var scratch = new SpikeConv.ForwardScratch(geo);
+                var scratch = SpikeConv.ForwardScratchFor(geo);
                 for (var i = s; i < e; i++)
                     SpikeConv.ForwardSample(
                         new ReadOnlySpan<float>(xa, xo + i * inPlane, inPlane),
@@ -434,8 +434,9 @@ public sealed partial class CpuBackend
             g.N,
             (wi, s, e) =>
             {
-                var acc = partials[wi] = new float[wn];
-                var scratch = new SpikeConv.FilterScratch(geo);
+                var acc = partials[wi] = ArrayPool<float>.Shared.Rent(wn);
+                Array.Clear(acc, 0, wn);
+                var scratch = SpikeConv.FilterScratchFor(geo);
                 for (var i = s; i < e; i++)
                     SpikeConv.FilterSample(
                         new ReadOnlySpan<float>(xa, xo + i * inPlane, inPlane),
@@ -447,15 +448,20 @@ public sealed partial class CpuBackend
             }
         );
         // Σ partials ([C·KH·KW, Kp]) then transpose into gw ([K, C·KH·KW]).
-        var sum = partials.First(p => p is not null);
+        var sum = partials.First(p => p is not null).AsSpan(0, wn);
         foreach (var p in partials)
         {
-            if (p is not null && !ReferenceEquals(p, sum))
-                TensorPrimitives.Add(sum, p, sum);
+            if (p is not null && p.AsSpan(0, wn) != sum)
+                TensorPrimitives.Add(sum, p.AsSpan(0, wn), sum);
         }
         var dst = gw.Span();
         for (var j = 0; j < ckk; j++)
         for (var k = 0; k < geo.K; k++)
             dst[k * ckk + j] = sum[j * kp + k];
+        foreach (var p in partials)
+        {
+            if (p is not null)
+                ArrayPool<float>.Shared.Return(p);
+        }
     }
 }

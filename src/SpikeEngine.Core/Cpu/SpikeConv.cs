@@ -80,6 +80,32 @@ internal static class SpikeConv
         return wT;
     }
 
+    // Scratch is kept per thread and geometry: a training step convolves the same shapes every
+    // iteration, so after the first step the event-driven path allocates nothing.
+    [ThreadStatic]
+    private static Dictionary<ConvGeometry, ForwardScratch>? t_forwardScratch;
+
+    [ThreadStatic]
+    private static Dictionary<ConvGeometry, FilterScratch>? t_filterScratch;
+
+    /// <summary>This thread's forward scratch for <paramref name="g"/>.</summary>
+    public static ForwardScratch ForwardScratchFor(in ConvGeometry g)
+    {
+        var d = t_forwardScratch ??= [];
+        if (!d.TryGetValue(g, out var s))
+            d[g] = s = new ForwardScratch(g);
+        return s;
+    }
+
+    /// <summary>This thread's weight-gradient scratch for <paramref name="g"/>.</summary>
+    public static FilterScratch FilterScratchFor(in ConvGeometry g)
+    {
+        var d = t_filterScratch ??= [];
+        if (!d.TryGetValue(g, out var s))
+            d[g] = s = new FilterScratch(g);
+        return s;
+    }
+
     /// <summary>Scratch of one worker for <see cref="ForwardSample"/>.</summary>
     public sealed class ForwardScratch(in ConvGeometry g)
     {
