@@ -12,6 +12,8 @@
 # libtcmalloc-minimal4 is installed, with tcmalloc preloaded (libtorch's own recommendation for
 # CPU training; glibc malloc maps and unmaps the large activation buffers every step). Both sides
 # report process CPU time per step beside wall time: on a busy machine it is the steadier figure.
+# Both run with OMP_WAIT_POLICY=PASSIVE unless it is set (the engine's own default for oneDNN's
+# OpenMP threads): spinning OpenMP workers burn the time slices of an oversubscribed machine.
 # SPIKE overrides how `spike` is run (default: build src/SpikeEngine.Cli in Release and run its
 # spike.dll), e.g. SPIKE="dotnet /path/to/spike.dll". Needs python3 (JSON and the ELF patch).
 set -euo pipefail
@@ -79,6 +81,8 @@ common=(--T "$timesteps" --batch "$batch" --input 3x32x32 --stem cifar --num-cla
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
+echo "compare.sh: OMP_WAIT_POLICY=$OMP_WAIT_POLICY for both runs"
 peer_env=()
 if [[ $tcmalloc -eq 1 ]]; then
     lib="$(ldconfig -p | awk '/libtcmalloc_minimal\.so\.4 /{print $NF; exit}')"
