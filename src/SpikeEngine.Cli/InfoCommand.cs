@@ -34,6 +34,7 @@ public static class InfoCommand
             : $"  cuda: none ({CudaRuntime.UnavailableReason})";
         yield return "native libraries:";
         yield return $"  BLAS: {Blas.Status}";
+        yield return $"  oneDNN: {CpuBackend.ConvolutionPath}";
         foreach (var r in CudaLibraries.Probe())
         {
             var version = r.Version is null ? "" : $" (version {r.Version})";

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text.Json;
 using SpikeEngine.Cli;
+using SpikeEngine.Cpu;
 
 namespace SpikeEngine.Training.Tests;
 
@@ -165,6 +166,8 @@ public sealed class CliTests
         Assert.Contains("spike 0.", output);
         Assert.Contains("cpu:", output);
         Assert.Contains("BLAS:", output);
+        Assert.Contains("oneDNN:", output);
+        Assert.Contains(CpuBackend.ConvolutionPath, output);
     }
 
     internal static void WriteIdx(string dir, string stem, int count, int seed)

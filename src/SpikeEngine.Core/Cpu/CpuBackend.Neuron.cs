@@ -15,6 +15,7 @@ public sealed partial class CpuBackend
         Tensor? spikeCount
     )
     {
+        using var profile = OpProfile.Time(OpKind.Neuron);
         var k = NeuronK(spec, w);
         var count = NeuronScan.Forward(
             spec,
@@ -45,6 +46,7 @@ public sealed partial class CpuBackend
         Tensor? gw
     )
     {
+        using var profile = OpProfile.Time(OpKind.Neuron);
         var k = NeuronK(spec, w);
         var dk = NeuronScan.Backward(
             spec,
