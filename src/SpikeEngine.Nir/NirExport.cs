@@ -32,6 +32,8 @@ public static class NirExport
                 dt,
                 $"NIR export: dt must be a positive number of seconds, got {dt}"
             );
+        if (model.Module is NirModel imported)
+            return FromImported(imported, dt);
         var w = new Writer(model.Module, dt);
         w.Graph.Add(
             "input",
@@ -76,6 +78,39 @@ public static class NirExport
         w.Graph.Metadata["dt"] = new NirArray([], [dt], false);
         w.Graph.Version = NirFile.FormatVersion;
         return w.Graph;
+    }
+
+    /// <summary>
+    /// An imported graph written back: every node, edge and array of the source graph, with the
+    /// weights and biases replaced by the model's current (possibly fine-tuned) values.
+    /// </summary>
+    private static NirGraph FromImported(NirModel model, double dt)
+    {
+        if (Math.Abs(dt - model.Dt) > 1e-12 * model.Dt)
+            throw new ArgumentException(
+                $"NIR export: the model was imported for dt = {model.Dt} s; exporting it for dt = {dt} s would change its neurons' time constants"
+            );
+        var source = model.Graph;
+        var graph = new NirGraph { Version = NirFile.FormatVersion };
+        var parameters = model.NamedParameters().ToDictionary(p => p.Name, p => p.Tensor);
+        foreach (var (name, node) in source.Nodes)
+        {
+            var copy = new NirNode(node.Type) { Subgraph = node.Subgraph };
+            foreach (var (k, a) in node.Arrays)
+                copy.Arrays[k] = parameters.TryGetValue($"{name.Replace('.', '_')}.{k}", out var t)
+                    ? new NirArray(a.Shape, [.. t.ToArray().Select(v => (double)v)], false)
+                    : a;
+            foreach (var (k, v) in node.Strings)
+                copy.Strings[k] = v;
+            foreach (var (k, v) in node.Metadata)
+                copy.Metadata[k] = v;
+            graph.Add(name, copy);
+        }
+        graph.Edges.AddRange(source.Edges);
+        foreach (var (k, v) in source.Metadata)
+            graph.Metadata[k] = v;
+        graph.Metadata["dt"] = new NirArray([], [dt], false);
+        return graph;
     }
 
     private sealed class Writer(Module root, double dt)

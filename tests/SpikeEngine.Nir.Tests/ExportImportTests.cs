@@ -118,10 +118,24 @@ public sealed class ExportImportTests
         }
         Assert.Equal(1e-3, ((NirArray)back.Metadata["dt"]).Data[0], 9);
 
-        // Import ∘ export: the imported model re-exports... its graph has the same nodes and arrays.
+        // Import ∘ export: the imported model exports every node, edge and array again.
         using var model = new NirModel(back, 1e-3);
         Assert.Equal([1, 28, 28], model.InputShape());
         Assert.Equal([10], model.OutputShape());
+        using var imported = new ClassifierModel("nir", model, model.Forward);
+        var again = NirExport.Export(imported, [1, 28, 28], 1e-3);
+        Assert.Equal(back.Nodes.Select(n => n.Key), again.Nodes.Select(n => n.Key));
+        Assert.Equal(back.Edges, again.Edges);
+        foreach (var (name, node) in back.Nodes)
+        foreach (var (k, a) in node.Arrays)
+        {
+            Assert.Equal(a.Shape, again[name].Arrays[k].Shape);
+            Assert.Equal(
+                a.Data.Select(v => (float)v),
+                again[name].Arrays[k].Data.Select(v => (float)v)
+            );
+        }
+        Assert.Throws<ArgumentException>(() => NirExport.Export(imported, [1, 28, 28], 2e-3));
     }
 
     [Fact]

@@ -229,6 +229,32 @@ public sealed class ForeignGraphTests
         using (var m = new NirModel(g, 0.001))
             Assert.Equal([1], m.OutputShape());
 
+        // Type and version as attributes instead of datasets.
+        var attrPath = Path.Combine(dir, "attr.nir");
+        var nodes = new H5Group
+        {
+            ["in"] = new H5Group { ["shape"] = ForeignNir.Longs(1) },
+            ["out"] = new H5Group { ["shape"] = ForeignNir.Longs(1) },
+        };
+        ((H5Group)nodes["in"]).Attributes = new Dictionary<string, object> { ["type"] = "Input" };
+        ((H5Group)nodes["out"]).Attributes = new Dictionary<string, object> { ["type"] = "Output" };
+        var root = new H5Group
+        {
+            ["nodes"] = nodes,
+            ["edges"] = new[,]
+            {
+                { "in", "out" },
+            },
+        };
+        root.Attributes = new Dictionary<string, object> { ["type"] = "NIRGraph" };
+        var file = new H5File { ["node"] = root };
+        file.Attributes = new Dictionary<string, object> { ["version"] = "0.2.0" };
+        file.Write(attrPath);
+        var attr = NirFile.Read(attrPath);
+        Assert.Equal("0.2.0", attr.Version);
+        Assert.Equal(["Input", "Output"], attr.Nodes.Select(n => n.Value.Type));
+        Assert.Equal([("in", "out")], attr.Edges);
+
         var bytes = File.ReadAllBytes(path);
         File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
         var e = Assert.Throws<NirFormatException>(() => NirFile.Read(path));

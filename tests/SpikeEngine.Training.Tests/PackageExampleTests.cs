@@ -27,6 +27,7 @@ public sealed class PackageExampleTests
         "SpikeEngine.Models",
         "SpikeEngine.Data",
         "SpikeEngine.Training",
+        "SpikeEngine.Nir",
     ];
 
     private static readonly TimeSpan s_commandTimeout = TimeSpan.FromMinutes(8);
