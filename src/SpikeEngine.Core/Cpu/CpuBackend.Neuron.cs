@@ -16,6 +16,8 @@ public sealed partial class CpuBackend
     )
     {
         using var profile = OpProfile.Time(OpKind.Neuron);
+        if (spikeCount is not null)
+            NeuronSpec.CheckSpikeCount("NeuronForward", x.Shape[0], x.Shape[1]);
         var k = NeuronK(spec, w);
         var count = NeuronScan.Forward(
             spec,
@@ -31,7 +33,7 @@ public sealed partial class CpuBackend
             Buf(vLast)
         );
         if (spikeCount is not null)
-            spikeCount.Span<int>()[0] = checked((int)count);
+            spikeCount.Span<int>()[0] = (int)count;
     }
 
     public void NeuronBackward(
