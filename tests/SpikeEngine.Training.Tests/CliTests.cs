@@ -218,6 +218,63 @@ public sealed class CliTests
         Assert.Contains(CpuBackend.ConvolutionPath, output);
     }
 
+    [Fact]
+    public void BenchStepProfileTimesEveryOpKindOfTheStep()
+    {
+        var (code, output, err) = Spike(
+            "bench",
+            "step",
+            "--model",
+            "sew-resnet18",
+            "--T",
+            "1",
+            "--batch",
+            "2",
+            "--input",
+            "3x8x8",
+            "--stem",
+            "cifar",
+            "--num-classes",
+            "4",
+            "--steps",
+            "1",
+            "--profile",
+            "--json"
+        );
+        Assert.True(code == 0, err);
+        using var doc = JsonDocument.Parse(output);
+        var root = doc.RootElement;
+        Assert.True(root.GetProperty("cpu_s_per_step").GetDouble() > 0);
+        var profile = root.GetProperty("profile");
+        // sew-resnet18: 20 convolutions, 20 BN layers with a neuron each, max pool and global
+        // average pool, one linear layer, cross-entropy, SGD. Other tests running at the same
+        // time may add calls, never remove them.
+        foreach (
+            var (kind, min) in new (string, double)[]
+            {
+                ("conv_fwd", 20),
+                ("conv_bwd_data", 19), // the stem's input needs no gradient
+                ("conv_bwd_weights", 20),
+                ("bn", 40),
+                ("neuron", 34),
+                ("pooling", 2),
+                ("gemm", 1),
+                ("loss", 2),
+                ("optimizer", 1),
+            }
+        )
+        {
+            var k = profile.GetProperty(kind);
+            Assert.True(
+                k.GetProperty("calls_per_step").GetDouble() >= min,
+                $"{kind}: {k.GetProperty("calls_per_step")} calls per step, expected at least {min}"
+            );
+            Assert.True(k.GetProperty("ms_per_step").GetDouble() >= 0, kind);
+        }
+        Assert.True(profile.TryGetProperty("other", out _));
+        Assert.Equal(1.0, profile.GetProperty("step").GetProperty("share").GetDouble());
+    }
+
     internal static void WriteIdx(string dir, string stem, int count, int seed)
     {
         var ds = new SyntheticDataset(count, seed, classes: 4);
