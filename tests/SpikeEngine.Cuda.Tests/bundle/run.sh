@@ -36,6 +36,17 @@ export SPIKEENGINE_CUDA_LIB_DIRS="${SPIKEENGINE_CUDA_LIB_DIRS:+$SPIKEENGINE_CUDA
 export LD_LIBRARY_PATH="$dirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export SPIKEENGINE_KERNEL_CACHE="${SPIKEENGINE_KERNEL_CACHE:-${TMPDIR:-/tmp}/spikeengine-kernels}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_gcServer=0
+# spike/spike is one compressed file; its native libraries unpack here on first start.
+export DOTNET_BUNDLE_EXTRACT_BASE_DIR="${DOTNET_BUNDLE_EXTRACT_BASE_DIR:-${TMPDIR:-/tmp}/spikeengine-bundle}"
+# The test runner travels packed (bin.tar.gz); unpack it next to the extraction folder.
+bin="$here/bin"
+if [ ! -x "$bin/SpikeEngine.Cuda.Tests" ] && [ -f "$here/bin.tar.gz" ]; then
+    bin="$DOTNET_BUNDLE_EXTRACT_BASE_DIR/tests-$(cksum <"$here/bin.tar.gz" | cut -d' ' -f1)"
+    if [ ! -x "$bin/bin/SpikeEngine.Cuda.Tests" ]; then
+        mkdir -p "$bin" && tar -xzf "$here/bin.tar.gz" -C "$bin"
+    fi
+    bin="$bin/bin"
+fi
 
 log="$out/cuda-tests.log"
 {
@@ -44,7 +55,7 @@ log="$out/cuda-tests.log"
     echo "== SPIKEENGINE_CUDA_LIB_DIRS=$SPIKEENGINE_CUDA_LIB_DIRS"
 } >"$log" 2>&1
 start=$(date +%s)
-"$here/bin/SpikeEngine.Cuda.Tests" --progress off --output detailed "${filter[@]}" >>"$log" 2>&1
+"$bin/SpikeEngine.Cuda.Tests" --progress off --output detailed "${filter[@]}" >>"$log" 2>&1
 code=$?
 end=$(date +%s)
 
