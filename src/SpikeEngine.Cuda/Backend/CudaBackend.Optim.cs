@@ -124,7 +124,7 @@ public sealed unsafe partial class CudaBackend
             using var table = Table(op, "xs", xs, s, count);
             using var sizes = Sizes(xs, s, count);
             var partials = (long)count * GridX(xs, s, count);
-            Gpu.MakeCurrent();
+            MakeCurrent();
             using var partial = Allocator.Allocate(partials * 8);
             using var sum = Allocator.Allocate(8);
             LaunchOverTensors(KernelNames.OptimSumsqF32, xs, s, count, table, sizes, partial);
@@ -144,7 +144,7 @@ public sealed unsafe partial class CudaBackend
             var count = Math.Min(MaxTensorsPerLaunch, xs.Count - s);
             using var table = Table(op, "xs", xs, s, count);
             using var sizes = Sizes(xs, s, count);
-            Gpu.MakeCurrent();
+            MakeCurrent();
             using var first = Allocator.Allocate(count * 8L);
             first.Fill32(uint.MaxValue);
             LaunchOverTensors(KernelNames.OptimNonfiniteF32, xs, s, count, table, sizes, first);
@@ -156,7 +156,7 @@ public sealed unsafe partial class CudaBackend
                 var index = (long)found[k];
                 var at = Address(Ptr(op, $"xs[{s + k}]", xs[s + k])) + (ulong)(index * 4);
                 float value;
-                CudaDriver.Check(CudaDriver.cuMemcpyDtoH_v2(&value, at, sizeof(float)));
+                Memory.CopyToHost(&value, at, sizeof(float));
                 return new NonFiniteElement(s + k, index, value);
             }
         }
@@ -213,7 +213,7 @@ public sealed unsafe partial class CudaBackend
         var pointers = new ulong[count];
         for (var i = 0; i < count; i++)
             pointers[i] = Ptr(op, $"{what}[{start + i}]", tensors[start + i]).Bits;
-        Gpu.MakeCurrent();
+        MakeCurrent();
         var table = Allocator.Allocate(count * 8L);
         table.CopyFrom<ulong>(pointers);
         return table;
@@ -224,7 +224,7 @@ public sealed unsafe partial class CudaBackend
         var sizes = new long[count];
         for (var i = 0; i < count; i++)
             sizes[i] = tensors[start + i].Numel;
-        Gpu.MakeCurrent();
+        MakeCurrent();
         var buffer = Allocator.Allocate(count * 8L);
         buffer.CopyFrom<long>(sizes);
         return buffer;
@@ -241,7 +241,7 @@ public sealed unsafe partial class CudaBackend
         if (count == 0)
             return;
         var x = GridX(parameters, start, count);
-        Gpu.MakeCurrent();
+        MakeCurrent();
         KernelLauncher.Launch(
             Fn(kernel),
             (x, (uint)count, 1),
