@@ -6,10 +6,11 @@ namespace SpikeEngine.Cuda.Memory;
 /// <summary>
 /// "Device" memory for the CPU emulation of the kernels: host memory whose addresses the
 /// emulated kernels dereference directly. Every block is bounds-checked: it sits between
-/// red zones, and the bytes past what the allocator lent out are poisoned (0xFF: a NaN as float
-/// or double, -1 as an integer), so a kernel that reads out of bounds computes NaN and one that
-/// writes out of bounds is reported by <see cref="CheckRedZones"/> after the launch. Copies and
-/// fills must lie inside the lent bytes of one live block, or they throw.
+/// red zones, and each time the allocator lends it out the whole block is poisoned (0xFF: a NaN
+/// as float or double, -1 as an integer), so a kernel that reads out of bounds or reads memory
+/// nothing has written computes NaN, and one that writes out of bounds is reported by
+/// <see cref="CheckRedZones"/> after the launch. Copies and fills must lie inside the lent bytes
+/// of one live block, or they throw.
 /// </summary>
 public sealed unsafe class HostMemorySource : IDeviceMemorySource, IDisposable
 {
@@ -91,7 +92,7 @@ public sealed unsafe class HostMemorySource : IDeviceMemorySource, IDisposable
                 );
             }
             block.Usable = usableBytes;
-            FillPoison(block.Start + usableBytes, block.Size - usableBytes + RedZone);
+            FillPoison(block.Start, block.Size + RedZone);
         }
     }
 
