@@ -133,8 +133,9 @@ function Invoke-Kernels {
 
 # Rewrites kernels/emulation/*.entries.cpp, the CPU emulation library's launch entries, from
 # KernelSignatures (a test fails when the committed files differ from what this writes).
+# The assembly is built without the library here: stale entries would not compile.
 function Invoke-EmulationEntries {
-    Invoke-Native dotnet @('build', 'src/SpikeEngine.Cuda', '-c', $Configuration, '--nologo', '-v', 'quiet')
+    Invoke-Native dotnet @('build', 'src/SpikeEngine.Cuda', '-c', $Configuration, '--nologo', '-v', 'quiet', '-p:SpikeEmulationEnabled=false')
     Add-Type -Path (Join-Path $Root "src/SpikeEngine.Cuda/bin/$Configuration/net10.0/SpikeEngine.Cuda.dll")
     [SpikeEngine.Cuda.Kernels.EmulationEntries]::Write($Root) | ForEach-Object { Write-Host "wrote $_" }
 }

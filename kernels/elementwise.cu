@@ -1,12 +1,8 @@
-// elementwise.cu: element-wise arithmetic, the n-ary add of densely additive (DA) stages,
-// SEW spike logic, and fill. All tensors are contiguous fp32 of n elements; the n-ary add
-// reads its inputs through a device array of k pointers.
-//   ew_add_fwd_f32:    y = a + b                  ew_sub_fwd_f32: y = a - b
-//   ew_mul_fwd_f32:    y = a * b                  ew_affine_fwd_f32: y = alpha x + beta
+// elementwise.cu: element-wise arithmetic, the n-ary add of densely additive (DA) stages, and
+// fill. All tensors are contiguous fp32 of n elements; the n-ary add reads its inputs through a
+// device array of k pointers. (SEW's AND / IAND connections are products of spikes: the binary
+// Mul op with its autograd, no kernel of their own.)
 //   ew_addn_fwd_f32:   y = sum_j xs[j]            (backward of a sum is the identity: no kernel)
-//   sew_and_fwd_f32:   y = a AND b = a b          sew_and_bwd_f32:  ga = gy b, gb = gy a
-//   sew_iand_fwd_f32:  y = (NOT a) AND b = (1 - a) b
-//                      sew_iand_bwd_f32: ga = -gy b, gb = gy (1 - a)
 //   ew_fill_f32:       y = value                  ew_fill_i32: y = (int)value
 //   ew_unary_fwd_f32:  y = f(x), op = UnaryOp    ew_unary_bwd_f32: gx = gy f'(x) from x and y = f(x)
 //   ew_binary_fwd_f32: y = a op b, op = BinaryOp ew_scalar_fwd_f32: y = x op s, op = ScalarOp
@@ -20,70 +16,16 @@
 #include "common.cuh"
 
 // ----------------------------------------------------------------------------
-// binary and scalar arithmetic
-
-extern "C" __global__ void ew_add_fwd_f32(const float* __restrict__ a, const float* __restrict__ b,
-                                          float* __restrict__ y, long long n) {
-    GRID_STRIDE_LOOP(i, n) { y[i] = a[i] + b[i]; }
-}
-
-extern "C" __global__ void ew_sub_fwd_f32(const float* __restrict__ a, const float* __restrict__ b,
-                                          float* __restrict__ y, long long n) {
-    GRID_STRIDE_LOOP(i, n) { y[i] = a[i] - b[i]; }
-}
-
-extern "C" __global__ void ew_mul_fwd_f32(const float* __restrict__ a, const float* __restrict__ b,
-                                          float* __restrict__ y, long long n) {
-    GRID_STRIDE_LOOP(i, n) { y[i] = a[i] * b[i]; }
-}
-
-// y may alias x (in place).
-extern "C" __global__ void ew_affine_fwd_f32(const float* x, float* y, float alpha, float beta, long long n) {
-    GRID_STRIDE_LOOP(i, n) { y[i] = alpha * x[i] + beta; }
-}
-
-// ----------------------------------------------------------------------------
-// n-ary add: the shortcut path of a DA stage, x_L = x_0 + sum F_i(x_i), in one pass
+// n-ary add: the shortcut path of a DA stage, x_L = x_0 + sum F_i(x_i), in one pass. Summed in
+// input order from xs[0] (k >= 1), as the CPU backend does: starting from 0.0f would turn an all
+// -0 sum into +0.
 
 extern "C" __global__ void ew_addn_fwd_f32(const float* const* __restrict__ xs, int k,
                                            float* __restrict__ y, long long n) {
     GRID_STRIDE_LOOP(i, n) {
-        float acc = 0.0f;
-        for (int j = 0; j < k; j++) acc += xs[j][i];
+        float acc = xs[0][i];
+        for (int j = 1; j < k; j++) acc += xs[j][i];
         y[i] = acc;
-    }
-}
-
-// ----------------------------------------------------------------------------
-// SEW connections on spikes (a, b in {0, 1}); the product forms keep them differentiable
-
-extern "C" __global__ void sew_and_fwd_f32(const float* __restrict__ a, const float* __restrict__ b,
-                                           float* __restrict__ y, long long n) {
-    GRID_STRIDE_LOOP(i, n) { y[i] = a[i] * b[i]; }
-}
-
-extern "C" __global__ void sew_and_bwd_f32(const float* __restrict__ a, const float* __restrict__ b,
-                                           const float* __restrict__ gy, float* __restrict__ ga,
-                                           float* __restrict__ gb, long long n) {
-    GRID_STRIDE_LOOP(i, n) {
-        const float g = gy[i];
-        ga[i] = g * b[i];
-        gb[i] = g * a[i];
-    }
-}
-
-extern "C" __global__ void sew_iand_fwd_f32(const float* __restrict__ a, const float* __restrict__ b,
-                                            float* __restrict__ y, long long n) {
-    GRID_STRIDE_LOOP(i, n) { y[i] = (1.0f - a[i]) * b[i]; }
-}
-
-extern "C" __global__ void sew_iand_bwd_f32(const float* __restrict__ a, const float* __restrict__ b,
-                                            const float* __restrict__ gy, float* __restrict__ ga,
-                                            float* __restrict__ gb, long long n) {
-    GRID_STRIDE_LOOP(i, n) {
-        const float g = gy[i];
-        ga[i] = -g * b[i];
-        gb[i] = g * (1.0f - a[i]);
     }
 }
 
@@ -97,6 +39,24 @@ extern "C" __global__ void ew_fill_f32(float* __restrict__ y, float value, long 
 extern "C" __global__ void ew_fill_i32(int* __restrict__ y, float value, long long n) {
     const int v = (int)value;
     GRID_STRIDE_LOOP(i, n) { y[i] = v; }
+}
+
+// ----------------------------------------------------------------------------
+// max / min as the CPU backend's TensorPrimitives.Max/Min: a NaN operand gives NaN (fmaxf/fminf
+// would drop it and hide a diverging run from the non-finite check), and +0 > -0.
+
+__device__ inline float ew_max(float a, float b) {
+    if (a != a) return a;
+    if (b != b) return b;
+    if (a == b) return (__float_as_uint(a) & 0x80000000u) ? b : a;
+    return a > b ? a : b;
+}
+
+__device__ inline float ew_min(float a, float b) {
+    if (a != a) return a;
+    if (b != b) return b;
+    if (a == b) return (__float_as_uint(a) & 0x80000000u) ? a : b;
+    return a < b ? a : b;
 }
 
 // ----------------------------------------------------------------------------
@@ -118,7 +78,7 @@ __device__ inline float unary_fwd(int op, float x) {
         case UNARY_NEG: return -x;
         case UNARY_EXP: return expf(x);
         case UNARY_LOG: return logf(x);
-        case UNARY_RELU: return fmaxf(x, 0.0f);
+        case UNARY_RELU: return ew_max(x, 0.0f);
         case UNARY_SIGMOID: return 1.0f / (1.0f + expf(-x));
         case UNARY_TANH: return tanhf(x);
         case UNARY_SQRT: return sqrtf(x);
@@ -144,13 +104,13 @@ __device__ inline float unary_bwd(int op, float x, float y, float g) {
     }
 }
 
-extern "C" __global__ void ew_unary_fwd_f32(const float* __restrict__ x, float* __restrict__ y, int op,
-                                            long long n) {
+// In place (y == x) is allowed: no __restrict__.
+extern "C" __global__ void ew_unary_fwd_f32(const float* x, float* y, int op, long long n) {
     GRID_STRIDE_LOOP(i, n) { y[i] = unary_fwd(op, x[i]); }
 }
 
-extern "C" __global__ void ew_unary_bwd_f32(const float* __restrict__ x, const float* __restrict__ y,
-                                            const float* __restrict__ gy, float* __restrict__ gx, int op,
+// gx may alias gy: no __restrict__.
+extern "C" __global__ void ew_unary_bwd_f32(const float* x, const float* y, const float* gy, float* gx, int op,
                                             long long n) {
     GRID_STRIDE_LOOP(i, n) { gx[i] = unary_bwd(op, x[i], y[i], gy[i]); }
 }
@@ -168,8 +128,8 @@ extern "C" __global__ void ew_binary_fwd_f32(const float* a, const float* b, flo
             case 1: r = u - v; break;
             case 2: r = u * v; break;
             case 3: r = u / v; break;
-            case 4: r = fmaxf(u, v); break;
-            default: r = fminf(u, v); break;
+            case 4: r = ew_max(u, v); break;
+            default: r = ew_min(u, v); break;
         }
         y[i] = r;
     }
@@ -184,8 +144,8 @@ extern "C" __global__ void ew_scalar_fwd_f32(const float* x, float* y, float s, 
             case 1: r = u * s; break;
             case 2: r = powf(u, s); break;
             case 3: r = s - u; break;
-            case 4: r = fmaxf(u, s); break;
-            default: r = fminf(u, s); break;
+            case 4: r = ew_max(u, s); break;
+            default: r = ew_min(u, s); break;
         }
         y[i] = r;
     }

@@ -10,9 +10,17 @@
 //   reset   hard: V_t = H_t (1 - S_t) + v_reset S_t      soft: V_t = H_t - v_th S_t
 // Vr* = v_reset (hard) or 0 (soft); V_0 = v0 if given, else v_reset (hard) or 0 (soft).
 //
+// Saved state (as src/SpikeEngine.Core/Cpu/NeuronScan.cs): an f32 h_seq holds H_t itself (exact).
+// A bf16/f16 h_seq holds D_t = H_t - v_th: backward takes the spike from the sign of D (S = D >= 0)
+// and the surrogate from D itself, so the 16 bits keep their precision next to the threshold,
+// where both need it, and H = D + v_th elsewhere. Rounding D keeps its sign except where a tiny
+// negative D would round to -0 (which compares >= 0): D is first clamped to at most minus the
+// storage type's smallest subnormal, so round(D) >= 0 exactly when H >= v_th and the backward's
+// spikes are the forward's. In both cases h = H - off, off = 0 (f32) or v_th (16-bit).
+//
 // Shapes (M = N*C*H*W neurons, time-major):
 //   x_seq, s_seq, v_seq, grad_*_seq: (T, M) fp32
-//   h_seq: (T, M) in the storage type of the suffix: f32, bf16 or f16 (math stays fp32)
+//   h_seq: (T, M) H - off in the storage type of the suffix: f32, bf16 or f16 (math stays fp32)
 //   v0, v_last, grad_v0, grad_v_last: (M) fp32
 //   plif_w, grad_w: (1) fp32;  spike_count: (1) int32, incremented by the number of spikes
 // Optional pointers may be null (h_seq, v_seq, v_last, spike_count, v0, plif_w in forward;
@@ -45,6 +53,23 @@ __device__ inline float neuron_reset(int hard_reset, float h, float s, float v_t
     return hard_reset ? h * (1.0f - s) + v_reset * s : h - v_th * s;
 }
 
+// The smallest positive subnormal of each storage type (bit patterns: 2^-149, 2^-133, 2^-24).
+__device__ inline float h_tiny(const float*) { return __int_as_float(0x00000001); }
+__device__ inline float h_tiny(const bf16_t*) { return __int_as_float(0x00010000); }
+__device__ inline float h_tiny(const f16_t*) { return __int_as_float(0x33800000); }
+
+// off: the stored state is H - off (see the header).
+__device__ inline float h_off(const float*, float) { return 0.0f; }
+__device__ inline float h_off(const bf16_t*, float v_th) { return v_th; }
+__device__ inline float h_off(const f16_t*, float v_th) { return v_th; }
+
+// Stores H - off so that the stored value is >= 0 exactly when H - off >= 0 (see the header).
+template <typename HT>
+__device__ inline void store_h(HT* h_seq, long long idx, float h, float v_th) {
+    const float d = h - h_off(h_seq, v_th);
+    store_f32(h_seq, idx, d < 0.0f ? fminf(d, -h_tiny(h_seq)) : d);
+}
+
 // ----------------------------------------------------------------------------
 // forward
 
@@ -56,7 +81,7 @@ __device__ __noinline__ void neuron_fwd(const float* __restrict__ x_seq, const f
                            HT* __restrict__ h_seq, float* __restrict__ v_seq, float* __restrict__ v_last,
                            int* __restrict__ spike_count, int T, int M, int kind, int hard_reset,
                            int decay_input, float inv_tau, float v_th, float v_reset) {
-    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     float count = 0.0f; // exact: at most blockDim.x * T spikes per block, far below 2^24
     if (i < M) {
         const float vr = hard_reset ? v_reset : 0.0f;
@@ -66,7 +91,7 @@ __device__ __noinline__ void neuron_fwd(const float* __restrict__ x_seq, const f
             const long long idx = (long long)t * M + i;
             const float h = neuron_charge(kind, decay_input, v, x_seq[idx], k, vr);
             const float s = (h >= v_th) ? 1.0f : 0.0f;
-            if (h_seq) store_f32(h_seq, idx, h);
+            if (h_seq) store_h(h_seq, idx, h, v_th);
             s_seq[idx] = s;
             count += s;
             v = neuron_reset(hard_reset, h, s, v_th, v_reset);
@@ -83,7 +108,7 @@ __device__ __noinline__ void neuron_fwd(const float* __restrict__ x_seq, const f
 
 // ----------------------------------------------------------------------------
 // backward, reverse time, carrying g = dL/dH_{t+1} (0 at the start):
-//   psi_t = surrogate(H_t - v_th), S_t recomputed from the saved H_t
+//   psi_t = surrogate(D_t), S_t = (D_t >= 0), D_t = H_t - v_th (H and D from the saved state)
 //   dV/dH = hard: (1 - S) + [!detach] (v_reset - H) psi;  soft: 1 - [!detach] v_th psi
 //   gV = dL/dV_t (direct) + beta g,   beta = 1 - k (LIF, PLIF) or 1 (IF)
 //   g  = gV dV/dH + dL/dS_t psi;  dL/dX_t = gamma g, gamma = k (decay_input) else 1
@@ -98,22 +123,29 @@ __device__ __noinline__ void neuron_bwd(const float* __restrict__ grad_s_seq, co
                            float* __restrict__ grad_w, int T, int M, int kind, int hard_reset,
                            int detach_reset, int decay_input, int surrogate, float alpha, float inv_tau,
                            float v_th, float v_reset) {
-    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     const float vr = hard_reset ? v_reset : 0.0f;
     const float k = neuron_k(kind, inv_tau, plif_w);
     const float beta = (kind == NEURON_IF) ? 1.0f : 1.0f - k;
     const float gamma = (kind != NEURON_IF && decay_input) ? k : 1.0f;
+    const float off = h_off(h_seq, v_th);   // H = stored + off
+    const float d_off = v_th - off;          // D = H - v_th = stored - d_off
     float grad_k = 0.0f;
+    if (i < M && T <= 0 && grad_v0) {
+        // no step: V_0 is the last membrane, dL/dV_0 = dL/dV_last
+        grad_v0[i] = grad_v_last ? grad_v_last[i] : 0.0f;
+    }
     if (i < M && T > 0) {
         float g = 0.0f;
-        float h = load_f32(h_seq, (long long)(T - 1) * M + i);
+        float stored = load_f32(h_seq, (long long)(T - 1) * M + i);
         for (int t = T - 1; t >= 0; t--) {
             const long long idx = (long long)t * M + i;
-            // H_{t-1} is read once, ahead: it is this step's V_{t-1} source and the next step's H.
-            const float h_prev = (t > 0) ? load_f32(h_seq, idx - M) : 0.0f;
-            const float x = h - v_th;
-            const float psi = sg_grad(surrogate, x, alpha);
-            const float s = (h >= v_th) ? 1.0f : 0.0f;
+            // The state of t-1 is read once, ahead: this step's V_{t-1} source and the next step's.
+            const float stored_prev = (t > 0) ? load_f32(h_seq, idx - M) : 0.0f;
+            const float h = stored + off;
+            const float d = stored - d_off;
+            const float psi = sg_grad(surrogate, d, alpha);
+            const float s = (d >= 0.0f) ? 1.0f : 0.0f;
             float dv_dh;
             if (hard_reset) {
                 dv_dh = (1.0f - s) + (detach_reset ? 0.0f : (v_reset - h) * psi);
@@ -128,15 +160,15 @@ __device__ __noinline__ void neuron_bwd(const float* __restrict__ grad_s_seq, co
             if (kind == NEURON_PLIF) {
                 float v_prev;
                 if (t > 0) {
-                    const float s_prev = (h_prev >= v_th) ? 1.0f : 0.0f;
-                    v_prev = neuron_reset(hard_reset, h_prev, s_prev, v_th, v_reset);
+                    const float s_prev = (stored_prev - d_off >= 0.0f) ? 1.0f : 0.0f;
+                    v_prev = neuron_reset(hard_reset, stored_prev + off, s_prev, v_th, v_reset);
                 } else {
                     v_prev = v0 ? v0[i] : vr;
                 }
                 const float dh_dk = decay_input ? (h - v_prev) / k : -(v_prev - vr);
                 grad_k += g * dh_dk;
             }
-            h = h_prev;
+            stored = stored_prev;
         }
         if (grad_v0) grad_v0[i] = beta * g;
     }

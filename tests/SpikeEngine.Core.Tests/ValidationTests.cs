@@ -13,6 +13,13 @@ public class ValidationTests
     }
 
     [Fact]
+    public void CopyToHostRefusesAShortDestination()
+    {
+        using var t = Tensor.Zeros([10]);
+        Fails(() => t.Backend.CopyToHost(t, new float[9]), "CopyToHost", "[10]", "9 values");
+    }
+
+    [Fact]
     public void MismatchedShapes()
     {
         using var scope = TensorScope.Begin();

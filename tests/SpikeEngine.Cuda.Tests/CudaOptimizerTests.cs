@@ -56,6 +56,48 @@ public sealed class CudaOptimizerTests
         }
     }
 
+    /// <summary>
+    /// The address and size tables of a parameter set are uploaded on its first step only: the
+    /// second step over the same tensors uploads nothing (and still updates by the formula), while
+    /// a different set uploads its own.
+    /// </summary>
+    [Fact]
+    public void Optimizer_tables_are_uploaded_once_per_parameter_set()
+    {
+        var backend = CudaTestBackend.Instance;
+        var dev = backend.Device;
+        using var scope = TensorScope.Begin();
+        var pt = Sizes.Select((n, i) => Tensor.FromArray(Rand(n, i), [n], device: dev)).ToArray();
+        var gt = Sizes
+            .Select((n, i) => Tensor.FromArray(Rand(n, 10 + i), [n], device: dev))
+            .ToArray();
+        var bt = Sizes.Select(n => Tensor.Zeros([n], dev)).ToArray();
+        backend.SgdStep(pt, gt, bt, 0.1f, 0.9f, 0f, false, true);
+        var before = pt.Select(p => p.ToArray()).ToArray();
+        var uploads = CudaBackend.ThreadTableUploads;
+        backend.SgdStep(pt, gt, bt, 0.1f, 0.9f, 0f, false, false);
+        Assert.Equal(uploads, CudaBackend.ThreadTableUploads);
+        for (var t = 0; t < Sizes.Length; t++)
+        {
+            // second step from b = g (first step): b = 0.9 g + g, p -= 0.1 b
+            var g = gt[t].ToArray();
+            var expected = before[t].Select((p, i) => p - 0.1f * (0.9f * g[i] + g[i])).ToArray();
+            BackendParityTests.AssertClose(
+                $"sgd p[{t}] (cached tables)",
+                expected,
+                pt[t].ToArray(),
+                1e-6f,
+                1e-5f
+            );
+        }
+        var other = pt[..2];
+        backend.ScaleInPlace(other, 1f);
+        Assert.True(
+            CudaBackend.ThreadTableUploads > uploads,
+            "a new parameter set uploaded no table"
+        );
+    }
+
     [Fact]
     public void AdamW_step_over_many_tensors_matches_the_formula()
     {

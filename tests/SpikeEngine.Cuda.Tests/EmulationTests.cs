@@ -70,6 +70,17 @@ public sealed unsafe class EmulationTests
             );
     }
 
+    [Fact]
+    public void Contraction_follows_the_fmad_option_of_the_GPU_build()
+    {
+        Requirements.Emulation();
+        var gpuFmad = !NvrtcCompiler.Options.Contains("--fmad=false");
+        Assert.True(
+            gpuFmad == CudaEmulationLibrary.Fmad,
+            $"NVRTC compiles with fmad={gpuFmad} ({string.Join(' ', NvrtcCompiler.Options)}) but the emulation library with fmad={CudaEmulationLibrary.Fmad}: set SpikeEmulationFmad in src/SpikeEngine.Cuda/Emulation.targets"
+        );
+    }
+
     private sealed class Rig : IDisposable
     {
         public EmulatedDevice Device { get; } = new();

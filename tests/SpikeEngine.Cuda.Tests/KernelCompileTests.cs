@@ -146,4 +146,107 @@ public sealed class KernelCompileTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    /// <summary>
+    /// Kernels are compiled without contracting <c>a*b + c</c> into a fused multiply-add: the CPU
+    /// backend rounds the product and the sum separately, and the neuron's membrane must round
+    /// alike on both backends (a one-ulp difference flips a spike at the threshold). A probe
+    /// shows NVRTC's default (<c>--fmad=true</c>) would contract; with the engine's options it does
+    /// not, and neuron.cu holds fewer <c>fma.rn.f32</c> than under the default (those left come
+    /// from the math library's own expf/erff, written with explicit fma).
+    /// </summary>
+    [Fact]
+    public void Kernels_compile_without_fma_contraction()
+    {
+        Requirements.Nvrtc();
+        const string probe =
+            "extern \"C\" __global__ void probe(float* y, const float* a, const float* b, const float* c) { y[0] = a[0] * b[0] + c[0]; }";
+        var noHeaders = new Dictionary<string, string>();
+        var defaults = NvrtcCompiler.Options.Where(o => o != "--fmad=false").ToArray();
+        Assert.Contains(
+            "fma.rn.f32",
+            NvrtcCompiler.Compile("probe.cu", probe, noHeaders, "compute_75", options: defaults).Ptx
+        );
+        Assert.DoesNotContain(
+            "fma.rn.f32",
+            NvrtcCompiler.Compile("probe.cu", probe, noHeaders, "compute_75").Ptx
+        );
+        static int Fmas(string ptx) => ptx.Split("fma.rn.f32").Length - 1;
+        var engine = Fmas(NvrtcCompiler.CompileEmbedded("neuron.cu", "compute_75").Ptx);
+        var contracted = Fmas(
+            NvrtcCompiler
+                .Compile(
+                    "neuron.cu",
+                    KernelSources.Read("neuron.cu"),
+                    KernelSources.Headers,
+                    "compute_75",
+                    options: defaults
+                )
+                .Ptx
+        );
+        Requirements.Log(
+            $"neuron.cu fma.rn.f32: {engine} with the engine's options, {contracted} with --fmad=true"
+        );
+        Assert.True(
+            engine < contracted,
+            $"neuron.cu: {engine} fma with --fmad=false, {contracted} without"
+        );
+    }
+
+    [Fact]
+    public void Compile_options_are_part_of_the_source_hash()
+    {
+        Assert.Contains("--fmad=false", NvrtcCompiler.Options);
+        var source = KernelSources.Read("neuron.cu");
+        var headers = KernelSources.Headers;
+        Assert.Equal(
+            KernelSources.SourceHash("neuron.cu"),
+            KernelSources.HashOf(source, headers, NvrtcCompiler.Options)
+        );
+        Assert.NotEqual(
+            KernelSources.HashOf(source, headers, NvrtcCompiler.Options),
+            KernelSources.HashOf(source, headers, ["--std=c++14", "-lineinfo"])
+        );
+    }
+
+    /// <summary>
+    /// The numbers neuron.cu and surrogate.cuh switch on are the C# enums' (one definition per
+    /// language; the launchers pass <c>(int)spec.Kind</c> and <c>(int)Surrogate.Kind</c>).
+    /// </summary>
+    [Fact]
+    public void Kernel_neuron_and_surrogate_numbers_equal_the_enums()
+    {
+        // #define PREFIX_NAME_PARTS 3 → NAMEPARTS: 3 (enum names upper-cased compare alike)
+        static Dictionary<string, int> Defines(string text, string prefix) =>
+            System
+                .Text.RegularExpressions.Regex.Matches(
+                    text,
+                    $@"^#define {prefix}(\w+) (\d+)\s*$",
+                    System.Text.RegularExpressions.RegexOptions.Multiline
+                )
+                .ToDictionary(
+                    m => m.Groups[1].Value.Replace("_", ""),
+                    m => int.Parse(m.Groups[2].Value)
+                );
+        var neurons = Defines(KernelSources.Read("neuron.cu"), "NEURON_");
+        Assert.Equal(
+            new Dictionary<string, int>
+            {
+                ["IF"] = (int)SpikeEngine.NeuronKind.If,
+                ["LIF"] = (int)SpikeEngine.NeuronKind.Lif,
+                ["PLIF"] = (int)SpikeEngine.NeuronKind.Plif,
+            },
+            neurons
+        );
+        var surrogates = Defines(KernelSources.Headers["surrogate.cuh"], "SG_");
+        foreach (var kind in Enum.GetValues<SpikeEngine.SurrogateKind>())
+        {
+            var name = kind.ToString().ToUpperInvariant();
+            Assert.True(
+                surrogates.TryGetValue(name, out var value),
+                $"surrogate.cuh has no SG_{name} (have {string.Join(", ", surrogates.Keys)})"
+            );
+            Assert.Equal((int)kind, value);
+        }
+    }
 }

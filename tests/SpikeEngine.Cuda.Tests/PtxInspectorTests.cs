@@ -45,7 +45,7 @@ public sealed class PtxInspectorTests
         Assert.Contains(problems, p => p.Contains("ew_typo_fwd_f32 is not in KernelSignatures"));
         Assert.Contains(
             problems,
-            p => p.Contains("lists ew_add_fwd_f32 but the PTX has no such entry")
+            p => p.Contains("lists ew_addn_fwd_f32 but the PTX has no such entry")
         );
     }
 

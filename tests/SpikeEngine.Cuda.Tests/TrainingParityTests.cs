@@ -10,7 +10,8 @@ namespace SpikeEngine.Cuda.Tests;
 /// steps with <c>Device = cuda:0</c> and with the CPU from the same seed (model moved with
 /// <c>Module.To</c>, batches uploaded, fused optimizer step, clipping and the non-finite scan on
 /// the device, accuracy counted there, checkpoint read back); per-step losses, the test loss and
-/// the final weights agree within tolerance.
+/// the updates of every state tensor (w_end − w_init: the weights themselves barely move in five
+/// steps, so comparing them would hide a wrong step) agree within tolerance.
 /// </summary>
 public sealed class TrainingParityTests
 {
@@ -40,6 +41,7 @@ public sealed class TrainingParityTests
     private sealed record Run(
         List<double> StepLosses,
         EvalResult Test,
+        Dictionary<string, float[]> Initial,
         Dictionary<string, float[]> Weights,
         string Checkpoint
     );
@@ -71,6 +73,7 @@ public sealed class TrainingParityTests
         var train = new Quadrants(80, 1);
         var test = new Quadrants(32, 2);
         using var model = ModelCatalog.Create("danet-mnist-tiny", 4, train.Shape, 5);
+        var initial = model.StateTensors().ToDictionary(s => s.Name, s => s.Tensor.ToArray());
         var result = new Trainer(options) { OnStep = p => losses.Add(p.Loss) }.Run(
             model,
             train,
@@ -80,7 +83,7 @@ public sealed class TrainingParityTests
         Assert.All(model.StateTensors(), s => Assert.Equal(device, s.Tensor.Device));
         var eval = Trainer.Evaluate(model, test, 16, 2, new DirectEncoder(), 1, device);
         var weights = model.StateTensors().ToDictionary(s => s.Name, s => s.Tensor.ToArray());
-        return new Run(losses, eval, weights, result.LastCheckpoint!);
+        return new Run(losses, eval, initial, weights, result.LastCheckpoint!);
     }
 
     [Theory]
@@ -113,18 +116,29 @@ public sealed class TrainingParityTests
             Math.Abs(cpu.Test.Loss - gpu.Test.Loss) <= 1e-3 + 2e-2 * Math.Abs(cpu.Test.Loss),
             $"test loss: CPU {cpu.Test.Loss:R}, CUDA {gpu.Test.Loss:R}"
         );
-        foreach (var (name, expected) in cpu.Weights)
+        foreach (var (name, init) in cpu.Initial)
         {
+            // both runs start from the same seed: the same initial weights
+            Assert.Equal(init, gpu.Initial[name]);
+            var expected = cpu.Weights[name];
             var actual = gpu.Weights[name];
             double diff = 0,
                 norm = 0;
             for (var i = 0; i < expected.Length; i++)
             {
-                diff += Math.Pow((double)actual[i] - expected[i], 2);
-                norm += (double)expected[i] * expected[i];
+                double du = (double)expected[i] - init[i],
+                    dg = (double)actual[i] - init[i];
+                diff += (dg - du) * (dg - du);
+                norm += du * du;
             }
             var rel = Math.Sqrt(diff / Math.Max(norm, 1e-30));
-            Assert.True(rel <= 2e-2, $"{name}: relative L2 error {rel:G3} after training");
+            Requirements.Log(
+                $"{optimizer} {name}: update rel. L2 {rel:G3} (|update| {Math.Sqrt(norm):G3})"
+            );
+            Assert.True(
+                diff == 0 || rel <= 5e-2,
+                $"{name}: the CUDA update differs from the CPU's by {rel:G3} (relative L2 over w_end - w_init)"
+            );
         }
         // the checkpoint written from device tensors holds the device weights
         var ckpt = CheckpointStore.Load(gpu.Checkpoint);

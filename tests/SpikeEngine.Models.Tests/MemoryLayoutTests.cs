@@ -49,16 +49,17 @@ public class MemoryLayoutTests
     // Relative L2 error of all parameter gradients together, and of the worst single parameter
     // tensor (with an absolute floor of 1e-3 of the whole gradient's RMS, so near-empty tensors
     // do not dominate). Measured maxima over the five families (total / worst tensor): fuse
-    // 1.2e-7 / 4.2e-6, fp16 2.2e-3 / 1.8e-2, bf16 6.1e-3 / 3.4e-2, lean 2.2e-3 / 1.6e-2.
-    // Reduced-precision H can flip a recomputed spike where H rounds across v_th.
+    // 1.3e-7 / 4.9e-6, fp16 9.0e-5 / 6.2e-4, bf16 7.2e-4 / 4.6e-3, lean 9.0e-5 / 6.2e-4. A 16-bit
+    // H is saved as H - v_th with its sign kept, so no recomputed spike differs from forward's;
+    // what remains is the rounding of H itself.
     private static (double Total, double Worst) Tolerance(string option) =>
         option switch
         {
             "pack" or "recompute" => (0, 0),
             "fuse" => (1e-6, 2e-5),
-            "fp16" => (5e-3, 4e-2),
-            "bf16" => (1.5e-2, 7e-2),
-            "lean" => (5e-3, 4e-2),
+            "fp16" => (5e-4, 4e-3),
+            "bf16" => (3e-3, 2e-2),
+            "lean" => (5e-4, 4e-3),
             _ => throw new ArgumentException(option),
         };
 

@@ -243,8 +243,13 @@ public interface IBackend
     /// <summary>
     /// Fused IF/LIF/PLIF scan over time (ARCHITECTURE.md section 4): x (T, M); v0 (M) or null for
     /// the rest state <see cref="NeuronSpec.Rest"/>; w (1) PLIF's weight (k = sigmoid(w)), else null.
-    /// Writes spikes (T, M), the pre-spike membrane h (T, M) in float32, bfloat16 or float16 (null:
-    /// not kept), vLast (M), and the number of spikes into spikeCount (int32 [1]) when given.
+    /// Writes spikes (T, M), the saved state h (T, M; null: not kept), vLast (M), and the number of
+    /// spikes into spikeCount (int32 [1]) when given. A float32 h holds the pre-spike membrane H; a
+    /// bfloat16 or float16 h holds H − v_th, rounded so that it keeps its sign (a negative value that
+    /// would round to −0 is stored as the smallest negative subnormal): the spikes that
+    /// <see cref="NeuronBackward"/> recomputes from it are exactly the forward's, and the 16 bits
+    /// are most precise next to the threshold, where the surrogate peaks. spikeCount must be null
+    /// when T·M exceeds <see cref="int.MaxValue"/> (<see cref="NeuronSpec.CheckSpikeCount"/>).
     /// </summary>
     void NeuronForward(
         in NeuronSpec spec,
@@ -258,7 +263,7 @@ public interface IBackend
     );
 
     /// <summary>
-    /// Reverse-time recurrence of <see cref="NeuronForward"/> from the saved h (T, M): given
+    /// Reverse-time recurrence of <see cref="NeuronForward"/> from its saved state h (T, M): given
     /// gSpikes (T, M) and gvLast (M) (either may be null for zero), writes gx (T, M), gv0 (M)
     /// when given, and gw = dL/dw (1) for PLIF when given (overwritten). v0 and w are the
     /// forward's (PLIF needs V_{t-1} and k).

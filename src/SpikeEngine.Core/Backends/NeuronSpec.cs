@@ -67,4 +67,18 @@ public readonly record struct NeuronSpec(
 
     /// <summary><c>V_r*</c>: v_reset for hard reset, 0 for soft; also the rest state <c>V_0</c>.</summary>
     public float Rest => VReset ?? 0f;
+
+    /// <summary>
+    /// Refuses a spike counter for a scan of <paramref name="t"/> × <paramref name="m"/> neurons
+    /// when the count could exceed an int32 (every backend checks the same bound before running,
+    /// so none wraps or fails half-way).
+    /// </summary>
+    public static void CheckSpikeCount(string op, long t, long m)
+    {
+        if (t * m > int.MaxValue)
+            throw new ArgumentException(
+                $"{op}: 'spikeCount' is int32, but T·M = {t}·{m} = {t * m} spikes could exceed {int.MaxValue}; pass null and count the spikes tensor instead",
+                "spikeCount"
+            );
+    }
 }

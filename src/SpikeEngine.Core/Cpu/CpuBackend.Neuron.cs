@@ -15,6 +15,8 @@ public sealed partial class CpuBackend
         Tensor? spikeCount
     )
     {
+        if (spikeCount is not null)
+            NeuronSpec.CheckSpikeCount("NeuronForward", x.Shape[0], x.Shape[1]);
         var k = NeuronK(spec, w);
         var count = NeuronScan.Forward(
             spec,
@@ -30,7 +32,7 @@ public sealed partial class CpuBackend
             Buf(vLast)
         );
         if (spikeCount is not null)
-            spikeCount.Span<int>()[0] = checked((int)count);
+            spikeCount.Span<int>()[0] = (int)count;
     }
 
     public void NeuronBackward(

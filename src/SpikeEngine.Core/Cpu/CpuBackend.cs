@@ -31,6 +31,10 @@ public sealed partial class CpuBackend : IBackend
 
     public void CopyToHost(Tensor src, Span<float> dst)
     {
+        if (dst.Length < src.Numel)
+            throw new ArgumentException(
+                $"CopyToHost: {src.Describe()} does not fit in {dst.Length} values"
+            );
         if (src.DType == DType.Int32)
             src.Span<int>().CopyTo(MemoryMarshal.Cast<float, int>(dst));
         else

@@ -15,6 +15,15 @@ namespace SpikeEngine.Cpu;
 //   reset   hard: V_t = H_t (1 - S_t) + v_reset S_t      soft: V_t = H_t - v_th S_t
 // Shapes (M neurons, time-major): x, spikes, h, gx, gSpikes: (T, M); v0, vLast, gv0, gvLast: (M).
 //
+// Saved state: a float32 h holds H_t itself (exact). A bfloat16/float16 h holds D_t = H_t - v_th:
+// backward takes the spike from the sign of D (S = D >= 0) and the surrogate from D itself, so the
+// 16 bits keep their precision next to the threshold, where both need it, and H = D + v_th
+// elsewhere. Rounding D keeps its sign except where a tiny negative D would round to -0 (which
+// compares >= 0): D is first clamped to at most minus the storage type's smallest subnormal, so
+// round(D) >= 0 exactly when H >= v_th and the backward's spikes are the forward's. In both cases
+// the stored value is h = H - off with off = 0 (float32) or v_th (16-bit): backward reads
+// H = h + off and D = h - (v_th - off), each exact where it matters.
+//
 // Work is split into tiles of up to `Tile` neurons (TileFor); a tile runs its whole time loop with
 // its membrane (forward) or carried gradient (backward) in a stack buffer, so each step reads and
 // writes contiguous rows of the tile's width and the state stays in L1/L2. Within a row the loop is
@@ -60,10 +69,16 @@ internal static class NeuronScan
             Vth,
             Vr,
             Beta,
-            Gamma;
+            Gamma,
+            NegTiny,
+            HOff,
+            DOff;
 
-        public Consts(in NeuronSpec spec, float k)
+        public Consts(in NeuronSpec spec, float k, DType state)
         {
+            NegTiny = -SmallestSubnormal(state);
+            HOff = state == DType.Float32 ? 0f : spec.VThreshold;
+            DOff = spec.VThreshold - HOff;
             Kind = spec.Kind;
             Hard = spec.HardReset;
             Decay = spec.DecayInput;
@@ -75,6 +90,15 @@ internal static class NeuronScan
             Gamma = Kind != NeuronKind.If && Decay ? k : 1f;
         }
     }
+
+    /// <summary>The smallest positive subnormal of a state dtype, as float32 (2^-149, 2^-133, 2^-24).</summary>
+    internal static float SmallestSubnormal(DType state) =>
+        state switch
+        {
+            DType.BFloat16 => BitConverter.Int32BitsToSingle(0x00010000),
+            DType.Float16 => BitConverter.Int32BitsToSingle(0x33800000),
+            _ => float.Epsilon,
+        };
 
     // ---------------------------------------------------------------------------------------------
     // compile-time variants: each combination of charge equation and reset is its own JIT-compiled
@@ -164,7 +188,7 @@ internal static class NeuronScan
         Buf vLast
     )
     {
-        var c = new Consts(spec, k);
+        var c = new Consts(spec, k, h.IsNull ? DType.Float32 : h.DType);
         return (c.Kind, c.Decay, c.Hard) switch
         {
             (NeuronKind.If, _, true) => Forward<ChargeIf, Yes>(c, T, M, x, v0, s, h, vLast),
@@ -197,7 +221,7 @@ internal static class NeuronScan
         var hF32 = h.DType == DType.Float32 && !h.IsNull;
         Par.For(
             tiles,
-            Math.Max(1, Par.SerialThreshold / ((long)tw * T)),
+            Math.Max(1, Par.SerialThreshold / ((long)tw * Math.Max(T, 1))),
             (a, b) =>
             {
                 Span<float> v = stackalloc float[tw];
@@ -252,6 +276,8 @@ internal static class NeuronScan
         var vth = new Vector<float>(c.Vth);
         var vr = new Vector<float>(c.Vr);
         var kv = new Vector<float>(c.K);
+        var negTiny = new Vector<float>(c.NegTiny);
+        var hoff = new Vector<float>(c.HOff);
         ref var xr = ref MemoryMarshal.GetReference(xs);
         ref var vref = ref MemoryMarshal.GetReference(v);
         ref var hr = ref MemoryMarshal.GetReference(hs);
@@ -267,7 +293,9 @@ internal static class NeuronScan
             vv = THard.On
                 ? Vector.ConditionalSelect(fire, vr, hv)
                 : hv - Vector.ConditionalSelect(fire, vth, zero);
-            hv.StoreUnsafe(ref hr, (nuint)j);
+            var d = hv - hoff;
+            d = Vector.ConditionalSelect(Vector.LessThan(d, zero), Vector.Min(d, negTiny), d);
+            d.StoreUnsafe(ref hr, (nuint)j);
             sv.StoreUnsafe(ref sr, (nuint)j);
             vv.StoreUnsafe(ref vref, (nuint)j);
             acc += sv;
@@ -278,7 +306,8 @@ internal static class NeuronScan
             var vv = v[j];
             var hv = TCharge.H(vv, xs[j], c.Vr, c.K);
             var fire = hv >= c.Vth;
-            hs[j] = hv;
+            var d = hv - c.HOff;
+            hs[j] = d < 0f ? MathF.Min(d, c.NegTiny) : d;
             ss[j] = fire ? 1f : 0f;
             v[j] = THard.On ? (fire ? c.Vr : hv) : hv - (fire ? c.Vth : 0f);
             count += fire ? 1 : 0;
@@ -288,7 +317,7 @@ internal static class NeuronScan
 
     // ---------------------------------------------------------------------------------------------
     // backward, reverse time, carrying g = dL/dH_{t+1} (0 at the start):
-    //   psi_t = surrogate(H_t - v_th), S_t recomputed from the saved H_t
+    //   psi_t = surrogate(D_t), S_t = (D_t >= 0), D_t = H_t - v_th (H and D from the saved state)
     //   dV/dH = hard: (1 - S) + [!detach] (v_reset - H) psi;  soft: 1 - [!detach] v_th psi
     //   gV = dL/dV_t (direct, last step only) + beta g,   beta = 1 - k (LIF, PLIF) or 1 (IF)
     //   g  = gV dV/dH + dL/dS_t psi;  dL/dX_t = gamma g, gamma = k (decay_input) else 1
@@ -312,7 +341,7 @@ internal static class NeuronScan
         bool needDk
     )
     {
-        var c = new Consts(spec, k);
+        var c = new Consts(spec, k, h.DType);
         var sig = spec.Surrogate.Kind == SurrogateKind.Sigmoid;
         return (c.Hard, c.Detach, sig) switch
         {
@@ -447,7 +476,7 @@ internal static class NeuronScan
         var partials = new double[tiles];
         Par.For(
             tiles,
-            Math.Max(1, Par.SerialThreshold / ((long)tw * T)),
+            Math.Max(1, Par.SerialThreshold / ((long)tw * Math.Max(T, 1))),
             (a, b) =>
             {
                 Span<float> g = stackalloc float[tw];
@@ -466,7 +495,7 @@ internal static class NeuronScan
                         var ht = LoadH(h, row, hb[..n]);
                         if (!TSigmoid.On)
                         {
-                            TensorPrimitives.Subtract(ht, c.Vth, psi[..n]);
+                            TensorPrimitives.Subtract(ht, c.DOff, psi[..n]);
                             surrogate.Gradient(psi[..n], psi[..n]);
                         }
                         scoped ReadOnlySpan<float> vPrev = default;
@@ -499,7 +528,15 @@ internal static class NeuronScan
                         );
                     }
                     if (!gv0.IsNull)
-                        TensorPrimitives.Multiply(gt, c.Beta, gv0.Row(i0, n));
+                    {
+                        // no step (T = 0): V_0 is the last membrane, dL/dV_0 = dL/dV_last
+                        if (T > 0)
+                            TensorPrimitives.Multiply(gt, c.Beta, gv0.Row(i0, n));
+                        else if (gvLast.IsNull)
+                            gv0.Row(i0, n).Clear();
+                        else
+                            gvLast.Row(i0, n).CopyTo(gv0.Row(i0, n));
+                    }
                     partials[tile] = dk;
                 }
             }
@@ -510,8 +547,8 @@ internal static class NeuronScan
         return total;
     }
 
-    // One reverse step over a row: g (carried dL/dH_{t+1}, ignored when `first`) becomes dL/dH_t.
-    // psi is read (TSigmoid off) or computed here (on). gs, gvDirect and vPrev may be empty (no
+    // One reverse step over a row of the saved state (hs: H - HOff): g (carried dL/dH_{t+1},
+    // ignored when `first`) becomes dL/dH_t. psi is read (TSigmoid off) or computed here (on). gs, gvDirect and vPrev may be empty (no
     // spike gradient, no direct V gradient, no dL/dk). Returns this row's dL/dk.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double StepBack<THard, TDetach, TSigmoid>(
@@ -544,6 +581,8 @@ internal static class NeuronScan
         var gamma = new Vector<float>(c.Gamma);
         var av = new Vector<float>(alpha);
         var nav = new Vector<float>(-alpha);
+        var hoff = new Vector<float>(c.HOff);
+        var doff = new Vector<float>(c.DOff);
         ref var hr = ref MemoryMarshal.GetReference(hs);
         ref var pr = ref MemoryMarshal.GetReference(psi);
         ref var gsr = ref MemoryMarshal.GetReference(gs);
@@ -554,11 +593,11 @@ internal static class NeuronScan
         var j = 0;
         for (; j <= n - w; j += w)
         {
-            var hv = Vector.LoadUnsafe(ref hr, (nuint)j);
-            var p = TSigmoid.On
-                ? SigmoidGrad(hv - vth, av, nav)
-                : Vector.LoadUnsafe(ref pr, (nuint)j);
-            var fire = Vector.GreaterThanOrEqual(hv, vth);
+            var stored = Vector.LoadUnsafe(ref hr, (nuint)j);
+            var hv = stored + hoff;
+            var dv = stored - doff;
+            var p = TSigmoid.On ? SigmoidGrad(dv, av, nav) : Vector.LoadUnsafe(ref pr, (nuint)j);
+            var fire = Vector.GreaterThanOrEqual(dv, zero);
             Vector<float> dvdh;
             if (THard.On)
             {
@@ -586,9 +625,10 @@ internal static class NeuronScan
         double dk = needDk ? Vector.Sum(acc) : 0.0;
         for (; j < n; j++)
         {
-            var hv = hs[j];
-            var p = TSigmoid.On ? SigmoidGrad(hv - c.Vth, alpha) : psi[j];
-            var fire = hv >= c.Vth;
+            var hv = hs[j] + c.HOff;
+            var dv = hs[j] - c.DOff;
+            var p = TSigmoid.On ? SigmoidGrad(dv, alpha) : psi[j];
+            var fire = dv >= 0f;
             float dvdh;
             if (THard.On)
                 dvdh = (fire ? 0f : 1f) + (TDetach.On ? 0f : (c.Vr - hv) * p);
@@ -656,7 +696,7 @@ internal static class NeuronScan
         return Vector.ConditionalSelect(nan, p * scale, y);
     }
 
-    // V = reset(H) in place-capable form (src may alias dst).
+    // V = reset(H) from the saved state (hs: H - HOff), in place-capable form (src may alias dst).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ResetInto(in Consts c, ReadOnlySpan<float> hs, Span<float> dst)
     {
@@ -664,11 +704,14 @@ internal static class NeuronScan
         var w = Vector<float>.Count;
         var vth = new Vector<float>(c.Vth);
         var vr = new Vector<float>(c.Vr);
+        var hoff = new Vector<float>(c.HOff);
+        var doff = new Vector<float>(c.DOff);
         var j = 0;
         for (; j <= n - w; j += w)
         {
-            var hv = new Vector<float>(hs[j..]);
-            var fire = Vector.GreaterThanOrEqual(hv, vth);
+            var stored = new Vector<float>(hs[j..]);
+            var hv = stored + hoff;
+            var fire = Vector.GreaterThanOrEqual(stored - doff, Vector<float>.Zero);
             var vv = c.Hard
                 ? Vector.ConditionalSelect(fire, vr, hv)
                 : hv - Vector.ConditionalSelect(fire, vth, Vector<float>.Zero);
@@ -676,8 +719,8 @@ internal static class NeuronScan
         }
         for (; j < n; j++)
         {
-            var hv = hs[j];
-            var fire = hv >= c.Vth;
+            var hv = hs[j] + c.HOff;
+            var fire = hs[j] - c.DOff >= 0f;
             dst[j] = c.Hard ? (fire ? c.Vr : hv) : hv - (fire ? c.Vth : 0f);
         }
     }

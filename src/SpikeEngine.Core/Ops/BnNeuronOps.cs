@@ -151,8 +151,9 @@ public static class BnNeuronOps
     }
 
     /// <summary>
-    /// X (T, M) from H (T, M) (any state dtype): <c>V_{t-1} = reset(H_{t-1})</c> (V_0 = v0 or the
-    /// rest state), then the charge equation solved for X.
+    /// X (T, M) from the saved state (T, M): H in float32, D = H − v_th in bfloat16 or float16 (see
+    /// <see cref="IBackend.NeuronForward"/>). <c>V_{t-1} = reset(H_{t-1})</c> with the spike taken
+    /// from the sign of D (V_0 = v0 or the rest state), then the charge equation solved for X.
     /// </summary>
     internal static Tensor ReconstructInput(in NeuronSpec spec, Tensor h, Tensor? v0, Tensor? w)
     {
@@ -160,6 +161,14 @@ public static class BnNeuronOps
         int t = h.Shape[0],
             m = h.Shape[1];
         using var hf = h.DType == DType.Float32 ? h.Alias() : h.ToDType(DType.Float32);
+        using var d = Tensor.Empty(h.Shape, h.Device);
+        if (h.DType == DType.Float32)
+            be.Scalar(ScalarOp.Add, hf, -spec.VThreshold, d);
+        else
+        {
+            be.Convert(hf, d);
+            be.Scalar(ScalarOp.Add, d, spec.VThreshold, hf);
+        }
         using var vPrev = Tensor.Empty(h.Shape, h.Device);
         using (var row0 = Rows(vPrev, 0, 1))
         {
@@ -174,10 +183,10 @@ public static class BnNeuronOps
         if (t > 1)
         {
             using var hPrev = Rows(hf, 0, t - 1);
+            using var dPrev = Rows(d, 0, t - 1);
             using var vRows = Rows(vPrev, 1, t - 1);
             using var s = Tensor.Empty(hPrev.Shape, h.Device);
-            be.Scalar(ScalarOp.Add, hPrev, -spec.VThreshold, s);
-            be.Unary(UnaryOp.Heaviside, s, s);
+            be.Unary(UnaryOp.Heaviside, dPrev, s);
             if (spec.VReset is { } vr)
             {
                 // V = H + S (v_reset - H)

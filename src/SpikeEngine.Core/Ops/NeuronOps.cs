@@ -2,8 +2,9 @@ namespace SpikeEngine;
 
 /// <summary>
 /// The fused neuron scan as a differentiable op: the whole time loop of IF/LIF/PLIF in one
-/// backend call (<see cref="IBackend.NeuronForward"/>), saving only the pre-spike membrane H for
-/// backward (spikes are recomputed as <c>H ≥ v_th</c>; PLIF recomputes <c>V_{t-1} = reset(H_{t-1})</c>).
+/// backend call (<see cref="IBackend.NeuronForward"/>), saving only the pre-spike membrane for
+/// backward: H in float32, <c>H − v_th</c> in a 16-bit state dtype (spikes are recomputed as
+/// <c>H − v_th ≥ 0</c>, exactly as forward fired them; PLIF recomputes <c>V_{t-1} = reset(H_{t-1})</c>).
 /// </summary>
 public static class NeuronOps
 {
@@ -125,10 +126,11 @@ public static class NeuronOps
         {
             _spec = spec;
             _h = Save(h);
-            if (spec.Kind == NeuronKind.Plif && w!.RequiresGrad)
+            // PLIF's dL/dx needs k = sigmoid(w) whether or not w learns; V_0 only enters dL/dw.
+            if (spec.Kind == NeuronKind.Plif)
             {
-                _w = Save(w);
-                if (v0 is not null)
+                _w = Save(w!);
+                if (w!.RequiresGrad && v0 is not null)
                     _v0 = Save(v0);
             }
         }
@@ -142,7 +144,9 @@ public static class NeuronOps
             var gv0 = Inputs[1] is { RequiresGrad: true }
                 ? Tensor.Empty(new Shape(_h.Shape[1]), device)
                 : null;
-            var gw = _w is not null ? Tensor.Empty(new Shape(1), device) : null;
+            var gw = Inputs[2] is { RequiresGrad: true }
+                ? Tensor.Empty(new Shape(1), device)
+                : null;
             gx.Backend.NeuronBackward(
                 _spec,
                 _h,

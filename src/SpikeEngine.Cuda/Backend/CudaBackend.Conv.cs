@@ -4,10 +4,12 @@ using SpikeEngine.Cuda.Memory;
 namespace SpikeEngine.Cuda;
 
 // Convolutions through cuDNN (NCHW, fp32, cross-correlation). A plan per geometry holds the
-// descriptors and, per pass, the algorithm cuDNN's heuristics rank first among those that run
-// with the allowed math (FMA only unless AllowTf32) and its workspace size; the workspace is
-// taken from the caching allocator for each call and returned right after (stream order keeps
-// it valid for the queued kernel).
+// descriptors and, per pass, the algorithm ConvAlgorithms picks from cuDNN's heuristics (fastest
+// first; usable with the allowed math, FMA only unless AllowTf32; deterministic ones first unless
+// Deterministic is off; the first whose workspace can be allocated), its workspace size and the
+// math type set on the descriptor before each call. The workspace is taken from the caching
+// allocator for each call and returned right after (stream order keeps it valid for the queued
+// kernel); when it cannot be allocated the pass picks again among smaller workspaces.
 public sealed unsafe partial class CudaBackend
 {
     private CudnnHandle? _cudnn;
@@ -19,12 +21,93 @@ public sealed unsafe partial class CudaBackend
             W,
             Y,
             Conv;
-        public int FwdAlgo = -1,
-            BwdDataAlgo = -1,
-            BwdFilterAlgo = -1;
-        public nuint FwdBytes,
-            BwdDataBytes,
-            BwdFilterBytes;
+        public readonly PassPlan Fwd = new(),
+            BwdData = new(),
+            BwdFilter = new();
+    }
+
+    private sealed class PassPlan
+    {
+        public int Algo = -1;
+        public nuint Bytes;
+        public cudnnMathType_t Math;
+    }
+
+    /// <summary>Whether convolutions prefer deterministic algorithms (from <see cref="ConvAlgorithms.DeterministicVariable"/>, default on; affects plans made afterwards).</summary>
+    public bool Deterministic { get; set; } = ConvAlgorithms.DeterministicFromEnvironment;
+
+    // One pass's candidates (cuDNN's v7 heuristics, up to 8, ranked) and an algorithm's workspace.
+    private delegate cudnnConvolutionAlgoPerf_t[] RankAlgorithms(IntPtr handle, ConvPlan plan);
+
+    private delegate nuint WorkspaceOf(IntPtr handle, ConvPlan plan, int algo);
+
+    // Called under _libraryGate: picks the pass's algorithm if it has none, sets its math type,
+    // allocates its workspace (picking again below a workspace that failed) and runs the call.
+    private void RunPass(
+        string pass,
+        IntPtr h,
+        ConvPlan p,
+        PassPlan pp,
+        RankAlgorithms rank,
+        WorkspaceOf workspace,
+        Action<ulong> run
+    )
+    {
+        var limit = nuint.MaxValue;
+        while (true)
+        {
+            if (pp.Algo < 0)
+            {
+                Cudnn.Check(Cudnn.cudnnSetConvolutionMathType(p.Conv, ConvMath));
+                var ranked = rank(h, p)
+                    .Select(c => new ConvCandidate(
+                        c.algo,
+                        c.status == cudnnStatus_t.CUDNN_STATUS_SUCCESS,
+                        c.determinism == cudnnDeterminism_t.CUDNN_DETERMINISTIC,
+                        c.mathType,
+                        c.status == cudnnStatus_t.CUDNN_STATUS_SUCCESS ? workspace(h, p, c.algo) : 0
+                    ))
+                    .ToArray();
+                var (chosen, math) = ConvAlgorithms.Pick(
+                    pass,
+                    ranked,
+                    AllowTf32,
+                    Deterministic,
+                    bytes => bytes < limit && TryReserve(bytes)
+                );
+                (pp.Algo, pp.Bytes, pp.Math) = (chosen.Algo, chosen.WorkspaceBytes, math);
+            }
+            Cudnn.Check(Cudnn.cudnnSetConvolutionMathType(p.Conv, pp.Math));
+            DeviceBuffer? ws;
+            try
+            {
+                ws = pp.Bytes == 0 ? null : Allocator.Allocate((long)pp.Bytes);
+            }
+            catch (CudaOutOfMemoryException)
+            {
+                limit = pp.Bytes;
+                pp.Algo = -1;
+                continue;
+            }
+            using (ws)
+                run(ws?.Pointer ?? 0);
+            return;
+        }
+    }
+
+    // Whether a workspace of this size can be allocated now (the block then stays in the
+    // allocator's cache for the call that follows).
+    private bool TryReserve(nuint bytes)
+    {
+        try
+        {
+            using var probe = Allocator.Allocate((long)bytes);
+            return true;
+        }
+        catch (CudaOutOfMemoryException)
+        {
+            return false;
+        }
     }
 
     private IntPtr CudnnHandle()
@@ -39,6 +122,7 @@ public sealed unsafe partial class CudaBackend
         return _cudnn.DangerousGetHandle();
     }
 
+    // The math type the heuristics are asked under (each pass then sets its candidate's own).
     private cudnnMathType_t ConvMath =>
         AllowTf32 ? cudnnMathType_t.CUDNN_DEFAULT_MATH : cudnnMathType_t.CUDNN_FMA_MATH;
 
@@ -74,7 +158,6 @@ public sealed unsafe partial class CudaBackend
                 f32
             )
         );
-        Cudnn.Check(Cudnn.cudnnSetConvolutionMathType(conv, ConvMath));
         int on,
             oc,
             oh,
@@ -89,32 +172,7 @@ public sealed unsafe partial class CudaBackend
         return plan;
     }
 
-    // The first heuristic candidate that succeeds with the allowed math type.
-    private int Choose(string pass, cudnnConvolutionAlgoPerf_t* perf, int returned)
-    {
-        for (var i = 0; i < returned; i++)
-        {
-            if (
-                perf[i].status == cudnnStatus_t.CUDNN_STATUS_SUCCESS
-                && (AllowTf32 || perf[i].mathType != cudnnMathType_t.CUDNN_TENSOR_OP_MATH)
-            )
-                return perf[i].algo;
-        }
-        throw new InvalidOperationException(
-            $"Conv2d {pass}: cuDNN offered no usable algorithm ({returned} candidates)"
-        );
-    }
-
-    private void WithWorkspace(nuint bytes, Action<ulong> body)
-    {
-        if (bytes == 0)
-        {
-            body(0);
-            return;
-        }
-        using DeviceBuffer ws = Allocator.Allocate((long)bytes);
-        body(ws.Pointer);
-    }
+    private const int MaxCandidates = 8;
 
     public void Conv2dForward(Tensor x, Tensor w, Tensor y, in ConvGeometry g)
     {
@@ -132,39 +190,46 @@ public sealed unsafe partial class CudaBackend
         {
             var h = CudnnHandle();
             var p = Plan(geo);
-            if (p.FwdAlgo < 0)
-            {
-                var perf = stackalloc cudnnConvolutionAlgoPerf_t[8];
-                int returned;
-                Cudnn.Check(
-                    Cudnn.cudnnGetConvolutionForwardAlgorithm_v7(
-                        h,
-                        p.X,
-                        p.W,
-                        p.Conv,
-                        p.Y,
-                        8,
-                        &returned,
-                        perf
-                    )
-                );
-                var algo = Choose("forward", perf, returned);
-                nuint bytes;
-                Cudnn.Check(
-                    Cudnn.cudnnGetConvolutionForwardWorkspaceSize(
-                        h,
-                        p.X,
-                        p.W,
-                        p.Conv,
-                        p.Y,
-                        algo,
-                        &bytes
-                    )
-                );
-                (p.FwdAlgo, p.FwdBytes) = (algo, bytes);
-            }
-            WithWorkspace(
-                p.FwdBytes,
+            RunPass(
+                "forward",
+                h,
+                p,
+                p.Fwd,
+                (hh, pl) =>
+                {
+                    var perf = new cudnnConvolutionAlgoPerf_t[MaxCandidates];
+                    int returned;
+                    fixed (cudnnConvolutionAlgoPerf_t* pf = perf)
+                        Cudnn.Check(
+                            Cudnn.cudnnGetConvolutionForwardAlgorithm_v7(
+                                hh,
+                                pl.X,
+                                pl.W,
+                                pl.Conv,
+                                pl.Y,
+                                MaxCandidates,
+                                &returned,
+                                pf
+                            )
+                        );
+                    return perf[..returned];
+                },
+                (hh, pl, algo) =>
+                {
+                    nuint bytes;
+                    Cudnn.Check(
+                        Cudnn.cudnnGetConvolutionForwardWorkspaceSize(
+                            hh,
+                            pl.X,
+                            pl.W,
+                            pl.Conv,
+                            pl.Y,
+                            algo,
+                            &bytes
+                        )
+                    );
+                    return bytes;
+                },
                 ws =>
                 {
                     float alpha = 1,
@@ -178,14 +243,14 @@ public sealed unsafe partial class CudaBackend
                             p.W,
                             wp,
                             p.Conv,
-                            p.FwdAlgo,
+                            p.Fwd.Algo,
                             ws,
-                            p.FwdBytes,
+                            p.Fwd.Bytes,
                             &beta,
                             p.Y,
                             yp
                         ),
-                        $"cudnnConvolutionForward({geo}, algo {p.FwdAlgo})"
+                        $"cudnnConvolutionForward({geo}, algo {p.Fwd.Algo})"
                     );
                 }
             );
@@ -208,39 +273,46 @@ public sealed unsafe partial class CudaBackend
         {
             var h = CudnnHandle();
             var p = Plan(geo);
-            if (p.BwdDataAlgo < 0)
-            {
-                var perf = stackalloc cudnnConvolutionAlgoPerf_t[8];
-                int returned;
-                Cudnn.Check(
-                    Cudnn.cudnnGetConvolutionBackwardDataAlgorithm_v7(
-                        h,
-                        p.W,
-                        p.Y,
-                        p.Conv,
-                        p.X,
-                        8,
-                        &returned,
-                        perf
-                    )
-                );
-                var algo = Choose("backward data", perf, returned);
-                nuint bytes;
-                Cudnn.Check(
-                    Cudnn.cudnnGetConvolutionBackwardDataWorkspaceSize(
-                        h,
-                        p.W,
-                        p.Y,
-                        p.Conv,
-                        p.X,
-                        algo,
-                        &bytes
-                    )
-                );
-                (p.BwdDataAlgo, p.BwdDataBytes) = (algo, bytes);
-            }
-            WithWorkspace(
-                p.BwdDataBytes,
+            RunPass(
+                "backward data",
+                h,
+                p,
+                p.BwdData,
+                (hh, pl) =>
+                {
+                    var perf = new cudnnConvolutionAlgoPerf_t[MaxCandidates];
+                    int returned;
+                    fixed (cudnnConvolutionAlgoPerf_t* pf = perf)
+                        Cudnn.Check(
+                            Cudnn.cudnnGetConvolutionBackwardDataAlgorithm_v7(
+                                hh,
+                                pl.W,
+                                pl.Y,
+                                pl.Conv,
+                                pl.X,
+                                MaxCandidates,
+                                &returned,
+                                pf
+                            )
+                        );
+                    return perf[..returned];
+                },
+                (hh, pl, algo) =>
+                {
+                    nuint bytes;
+                    Cudnn.Check(
+                        Cudnn.cudnnGetConvolutionBackwardDataWorkspaceSize(
+                            hh,
+                            pl.W,
+                            pl.Y,
+                            pl.Conv,
+                            pl.X,
+                            algo,
+                            &bytes
+                        )
+                    );
+                    return bytes;
+                },
                 ws =>
                 {
                     float alpha = 1,
@@ -254,14 +326,14 @@ public sealed unsafe partial class CudaBackend
                             p.Y,
                             gyp,
                             p.Conv,
-                            p.BwdDataAlgo,
+                            p.BwdData.Algo,
                             ws,
-                            p.BwdDataBytes,
+                            p.BwdData.Bytes,
                             &beta,
                             p.X,
                             gxp
                         ),
-                        $"cudnnConvolutionBackwardData({geo}, algo {p.BwdDataAlgo})"
+                        $"cudnnConvolutionBackwardData({geo}, algo {p.BwdData.Algo})"
                     );
                 }
             );
@@ -284,39 +356,46 @@ public sealed unsafe partial class CudaBackend
         {
             var h = CudnnHandle();
             var p = Plan(geo);
-            if (p.BwdFilterAlgo < 0)
-            {
-                var perf = stackalloc cudnnConvolutionAlgoPerf_t[8];
-                int returned;
-                Cudnn.Check(
-                    Cudnn.cudnnGetConvolutionBackwardFilterAlgorithm_v7(
-                        h,
-                        p.X,
-                        p.Y,
-                        p.Conv,
-                        p.W,
-                        8,
-                        &returned,
-                        perf
-                    )
-                );
-                var algo = Choose("backward filter", perf, returned);
-                nuint bytes;
-                Cudnn.Check(
-                    Cudnn.cudnnGetConvolutionBackwardFilterWorkspaceSize(
-                        h,
-                        p.X,
-                        p.Y,
-                        p.Conv,
-                        p.W,
-                        algo,
-                        &bytes
-                    )
-                );
-                (p.BwdFilterAlgo, p.BwdFilterBytes) = (algo, bytes);
-            }
-            WithWorkspace(
-                p.BwdFilterBytes,
+            RunPass(
+                "backward filter",
+                h,
+                p,
+                p.BwdFilter,
+                (hh, pl) =>
+                {
+                    var perf = new cudnnConvolutionAlgoPerf_t[MaxCandidates];
+                    int returned;
+                    fixed (cudnnConvolutionAlgoPerf_t* pf = perf)
+                        Cudnn.Check(
+                            Cudnn.cudnnGetConvolutionBackwardFilterAlgorithm_v7(
+                                hh,
+                                pl.X,
+                                pl.Y,
+                                pl.Conv,
+                                pl.W,
+                                MaxCandidates,
+                                &returned,
+                                pf
+                            )
+                        );
+                    return perf[..returned];
+                },
+                (hh, pl, algo) =>
+                {
+                    nuint bytes;
+                    Cudnn.Check(
+                        Cudnn.cudnnGetConvolutionBackwardFilterWorkspaceSize(
+                            hh,
+                            pl.X,
+                            pl.Y,
+                            pl.Conv,
+                            pl.W,
+                            algo,
+                            &bytes
+                        )
+                    );
+                    return bytes;
+                },
                 ws =>
                 {
                     float alpha = 1,
@@ -330,14 +409,14 @@ public sealed unsafe partial class CudaBackend
                             p.Y,
                             gyp,
                             p.Conv,
-                            p.BwdFilterAlgo,
+                            p.BwdFilter.Algo,
                             ws,
-                            p.BwdFilterBytes,
+                            p.BwdFilter.Bytes,
                             &beta,
                             p.W,
                             gwp
                         ),
-                        $"cudnnConvolutionBackwardFilter({geo}, algo {p.BwdFilterAlgo})"
+                        $"cudnnConvolutionBackwardFilter({geo}, algo {p.BwdFilter.Algo})"
                     );
                 }
             );

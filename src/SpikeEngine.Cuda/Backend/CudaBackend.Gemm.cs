@@ -42,7 +42,12 @@ public sealed unsafe partial class CudaBackend
             return;
         if (k == 0)
         {
-            Scalar(ScalarOp.Mul, c, beta, c);
+            // C = beta·C; beta = 0 overwrites (as BLAS and the CPU backend do), so stale or
+            // non-finite memory in C does not survive as 0·NaN = NaN.
+            if (beta == 0f)
+                Fill(c, 0f);
+            else if (beta != 1f)
+                Scalar(ScalarOp.Mul, c, beta, c);
             return;
         }
         if (Emulator is not null)

@@ -48,7 +48,10 @@ public sealed unsafe partial class CudaBackend
         var kernel = NeuronKernel(true, h?.DType ?? DType.Float32, op);
         var countPtr = Opt(op, "spikeCount", spikeCount, DType.Int32);
         if (spikeCount is not null)
+        {
+            NeuronSpec.CheckSpikeCount(op, T, M);
             Zero(countPtr, 4);
+        }
         LaunchBlocks(
             kernel,
             (int)KernelLauncher.GridFor(M, NeuronBlock),

@@ -4,12 +4,83 @@ using SpikeEngine.Cuda.Kernels;
 namespace SpikeEngine.Cuda;
 
 // Fused optimizer steps and gradient reductions over a flat list of tensors (kernels/optim.cu):
-// one launch per up to 65535 tensors (gridDim.y), the pointer tables uploaded once per call. The
-// device twins of CpuBackend.Optim.cs; SumOfSquares and FindNonFinite read back only their result
-// (a double; one int64 per tensor and one float).
+// one launch per up to 65535 tensors (gridDim.y). The tables of device addresses and sizes the
+// kernels read are cached by content: a training loop passes the same parameters, gradients and
+// states every step, so after the first step no table is uploaded again (each upload is a
+// synchronous copy that drains the device). The device twins of CpuBackend.Optim.cs; SumOfSquares
+// and FindNonFinite read back only their result (a double; one int64 per tensor and one float).
 public sealed unsafe partial class CudaBackend
 {
     private const int MaxTensorsPerLaunch = 65535;
+
+    /// <summary>Most tables kept; past it the cache starts afresh (a training loop needs a handful).</summary>
+    private const int MaxCachedTables = 64;
+
+    private readonly Dictionary<ulong[], Memory.DeviceBuffer> _tables = new(TableComparer.Instance);
+
+    [ThreadStatic]
+    private static long t_tableUploads;
+
+    /// <summary>Address and size tables uploaded from this thread (a test sees the cache work).</summary>
+    internal static long ThreadTableUploads => t_tableUploads;
+
+    private sealed class TableComparer : IEqualityComparer<ulong[]>
+    {
+        public static readonly TableComparer Instance = new();
+
+        public bool Equals(ulong[]? a, ulong[]? b) =>
+            ReferenceEquals(a, b)
+            || (a is not null && b is not null && a.AsSpan().SequenceEqual(b));
+
+        public int GetHashCode(ulong[] a)
+        {
+            var h = new HashCode();
+            h.AddBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan()));
+            return h.ToHashCode();
+        }
+    }
+
+    // The device copy of a table of 64-bit values; the cache owns it (callers must not dispose).
+    // The first entry tells a table of addresses from one of sizes with equal bits.
+    private Memory.DeviceBuffer Upload(ulong kind, ReadOnlySpan<ulong> values)
+    {
+        var key = new ulong[values.Length + 1];
+        key[0] = kind;
+        values.CopyTo(key.AsSpan(1));
+        lock (_tables)
+        {
+            if (_tables.TryGetValue(key, out var cached))
+                return cached;
+            MakeCurrent();
+            var table = Allocator.Allocate(values.Length * 8L);
+            table.CopyFrom(values);
+            t_tableUploads++;
+            _tables[key] = table;
+            return table;
+        }
+    }
+
+    // Called on entry to each op, never between fetching a table and launching on it: a full cache
+    // starts afresh (the launches already queued on the null stream come before any reuse of the
+    // freed memory).
+    private void TrimTables()
+    {
+        lock (_tables)
+        {
+            if (_tables.Count >= MaxCachedTables)
+                DisposeTables();
+        }
+    }
+
+    private void DisposeTables()
+    {
+        lock (_tables)
+        {
+            foreach (var t in _tables.Values)
+                t.Dispose();
+            _tables.Clear();
+        }
+    }
 
     /// <summary>
     /// SGD over every (parameter, gradient[, momentum buffer]) triple in few launches:
@@ -28,6 +99,7 @@ public sealed unsafe partial class CudaBackend
     )
     {
         const string op = "SgdStep";
+        TrimTables();
         if (momentum != 0f && momentumBuffers is null)
             throw new ArgumentException(
                 $"{op}: momentum {momentum} needs momentum buffers",
@@ -37,11 +109,11 @@ public sealed unsafe partial class CudaBackend
         for (var s = 0; s < parameters.Count; s += MaxTensorsPerLaunch)
         {
             var count = Math.Min(MaxTensorsPerLaunch, parameters.Count - s);
-            using var p = Table(op, "parameters", parameters, s, count);
-            using var g = Table(op, "grads", grads, s, count);
-            using var b =
+            var p = Table(op, "parameters", parameters, s, count);
+            var g = Table(op, "grads", grads, s, count);
+            var b =
                 momentum != 0f ? Table(op, "momentumBuffers", momentumBuffers!, s, count) : null;
-            using var sizes = Sizes(parameters, s, count);
+            var sizes = Sizes(parameters, s, count);
             LaunchOverTensors(
                 KernelNames.OptimSgdStepF32,
                 parameters,
@@ -79,6 +151,7 @@ public sealed unsafe partial class CudaBackend
     )
     {
         const string op = "AdamWStep";
+        TrimTables();
         ArgumentOutOfRangeException.ThrowIfLessThan(step, 1);
         CheckLists(op, parameters, grads, m, v);
         var bc1 = 1f - MathF.Pow(beta1, step);
@@ -86,11 +159,11 @@ public sealed unsafe partial class CudaBackend
         for (var s = 0; s < parameters.Count; s += MaxTensorsPerLaunch)
         {
             var count = Math.Min(MaxTensorsPerLaunch, parameters.Count - s);
-            using var p = Table(op, "parameters", parameters, s, count);
-            using var g = Table(op, "grads", grads, s, count);
-            using var mt = Table(op, "m", m, s, count);
-            using var vt = Table(op, "v", v, s, count);
-            using var sizes = Sizes(parameters, s, count);
+            var p = Table(op, "parameters", parameters, s, count);
+            var g = Table(op, "grads", grads, s, count);
+            var mt = Table(op, "m", m, s, count);
+            var vt = Table(op, "v", v, s, count);
+            var sizes = Sizes(parameters, s, count);
             LaunchOverTensors(
                 KernelNames.OptimAdamwStepF32,
                 parameters,
@@ -115,14 +188,15 @@ public sealed unsafe partial class CudaBackend
     public double SumOfSquares(IReadOnlyList<Tensor> xs)
     {
         const string op = "SumOfSquares";
+        TrimTables();
         ArgumentNullException.ThrowIfNull(xs);
         double total = 0;
         var result = new double[1];
         for (var s = 0; s < xs.Count; s += MaxTensorsPerLaunch)
         {
             var count = Math.Min(MaxTensorsPerLaunch, xs.Count - s);
-            using var table = Table(op, "xs", xs, s, count);
-            using var sizes = Sizes(xs, s, count);
+            var table = Table(op, "xs", xs, s, count);
+            var sizes = Sizes(xs, s, count);
             var partials = (long)count * GridX(xs, s, count);
             MakeCurrent();
             using var partial = Allocator.Allocate(partials * 8);
@@ -138,12 +212,13 @@ public sealed unsafe partial class CudaBackend
     public NonFiniteElement? FindNonFinite(IReadOnlyList<Tensor> xs)
     {
         const string op = "FindNonFinite";
+        TrimTables();
         ArgumentNullException.ThrowIfNull(xs);
         for (var s = 0; s < xs.Count; s += MaxTensorsPerLaunch)
         {
             var count = Math.Min(MaxTensorsPerLaunch, xs.Count - s);
-            using var table = Table(op, "xs", xs, s, count);
-            using var sizes = Sizes(xs, s, count);
+            var table = Table(op, "xs", xs, s, count);
+            var sizes = Sizes(xs, s, count);
             MakeCurrent();
             using var first = Allocator.Allocate(count * 8L);
             first.Fill32(uint.MaxValue);
@@ -166,12 +241,13 @@ public sealed unsafe partial class CudaBackend
     public void ScaleInPlace(IReadOnlyList<Tensor> xs, float scale)
     {
         const string op = "ScaleInPlace";
+        TrimTables();
         ArgumentNullException.ThrowIfNull(xs);
         for (var s = 0; s < xs.Count; s += MaxTensorsPerLaunch)
         {
             var count = Math.Min(MaxTensorsPerLaunch, xs.Count - s);
-            using var table = Table(op, "xs", xs, s, count);
-            using var sizes = Sizes(xs, s, count);
+            var table = Table(op, "xs", xs, s, count);
+            var sizes = Sizes(xs, s, count);
             LaunchOverTensors(KernelNames.OptimScaleF32, xs, s, count, table, sizes, scale);
         }
     }
@@ -213,21 +289,15 @@ public sealed unsafe partial class CudaBackend
         var pointers = new ulong[count];
         for (var i = 0; i < count; i++)
             pointers[i] = Ptr(op, $"{what}[{start + i}]", tensors[start + i]).Bits;
-        MakeCurrent();
-        var table = Allocator.Allocate(count * 8L);
-        table.CopyFrom<ulong>(pointers);
-        return table;
+        return Upload(0, pointers);
     }
 
     private Memory.DeviceBuffer Sizes(IReadOnlyList<Tensor> tensors, int start, int count)
     {
-        var sizes = new long[count];
+        var sizes = new ulong[count];
         for (var i = 0; i < count; i++)
-            sizes[i] = tensors[start + i].Numel;
-        MakeCurrent();
-        var buffer = Allocator.Allocate(count * 8L);
-        buffer.CopyFrom<long>(sizes);
-        return buffer;
+            sizes[i] = (ulong)tensors[start + i].Numel;
+        return Upload(1, sizes);
     }
 
     private void LaunchOverTensors(

@@ -170,8 +170,12 @@ public sealed unsafe partial class CudaBackend : IBackend, IDisposable
     private KernelArg Ptr(string op, string arg, Tensor t, DType? dtype = DType.Float32)
     {
         var s = On(op, arg, t, dtype);
-        if (t.DType == DType.Bit && t.Offset % 8 != 0)
-            throw new ArgumentException($"{op}: '{arg}' is a bit tensor at a non-byte offset");
+        // The bit kernels read and write whole 32-bit words from the storage's start: a view at
+        // any offset (even a whole byte in) would shift them, so refuse it as the CPU backend does.
+        if (t.DType == DType.Bit && t.Offset != 0)
+            throw new ArgumentException(
+                $"{op}: '{arg}' bit tensor {t.Describe()} is a view at element offset {t.Offset}; bit tensors must start their storage"
+            );
         return KernelArg.Pointer(s.Pointer + (ulong)t.DType.ByteCount(t.Offset));
     }
 
@@ -214,7 +218,11 @@ public sealed unsafe partial class CudaBackend : IBackend, IDisposable
     {
         var dtype = src.DType == DType.Int32 ? DType.Int32 : DType.Float32;
         var p = Address(Ptr("CopyToHost", "src", src, dtype));
-        var n = Math.Min(dst.Length, src.Numel);
+        if (dst.Length < src.Numel)
+            throw new ArgumentException(
+                $"CopyToHost: {src.Describe()} does not fit in {dst.Length} values"
+            );
+        var n = src.Numel;
         if (n == 0)
             return;
         MakeCurrent();
@@ -299,6 +307,7 @@ public sealed unsafe partial class CudaBackend : IBackend, IDisposable
             return;
         _disposed = true;
         DisposeConvPlans();
+        DisposeTables();
         DisposeLibraryHandles();
         lock (_modules)
         {

@@ -58,7 +58,8 @@ public enum KernelOrigin
 /// One kernel file loaded into a device's context (<c>cuModuleLoadDataEx</c>). Load order:
 /// precompiled PTX embedded by <c>build.ps1 kernels</c> when built from the current source;
 /// otherwise NVRTC for the device's <c>sm_XY</c> (CUBIN; PTX for the newest supported
-/// <c>compute_XY</c> when this NVRTC predates the device), through the disk cache.
+/// <c>compute_XY</c> when this NVRTC predates the device), through the disk cache (a cached image
+/// the driver refuses is deleted and compiled again).
 /// </summary>
 public sealed unsafe class CudaModule : IDisposable
 {
@@ -121,7 +122,16 @@ public sealed unsafe class CudaModule : IDisposable
         var cached = KernelCache.TryRead(path);
         if (cached is not null)
         {
-            return FromImage(device, file, cached, KernelOrigin.DiskCache, target);
+            try
+            {
+                return FromImage(device, file, cached, KernelOrigin.DiskCache, target);
+            }
+            catch (CudaException)
+            {
+                // A cached image the driver refuses (truncated, corrupt, or from an incompatible
+                // toolchain) only costs a recompile: drop it and build afresh below.
+                KernelCache.Delete(path);
+            }
         }
         var output = NvrtcCompiler.CompileEmbedded(file, target);
         var image = output.IsCubin ? output.Image : Encoding.UTF8.GetBytes(output.Ptx + "\0");

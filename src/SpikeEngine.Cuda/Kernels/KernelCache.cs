@@ -56,6 +56,16 @@ public static class KernelCache
         }
     }
 
+    /// <summary>Removes a cached image (a failure is ignored: the next write replaces it).</summary>
+    public static void Delete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
     /// <summary>Stores an image atomically (write a temporary file, then rename); a failure only costs a recompile.</summary>
     public static void Write(string path, byte[] image)
     {

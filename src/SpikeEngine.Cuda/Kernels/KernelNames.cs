@@ -16,10 +16,6 @@ public static class KernelNames
     public const string NeuronBwdF16 = "neuron_bwd_f16";
 
     // elementwise.cu
-    public const string EwAddFwdF32 = "ew_add_fwd_f32";
-    public const string EwSubFwdF32 = "ew_sub_fwd_f32";
-    public const string EwMulFwdF32 = "ew_mul_fwd_f32";
-    public const string EwAffineFwdF32 = "ew_affine_fwd_f32";
     public const string EwAddnFwdF32 = "ew_addn_fwd_f32";
     public const string EwFillF32 = "ew_fill_f32";
     public const string EwFillI32 = "ew_fill_i32";
@@ -37,10 +33,6 @@ public static class KernelNames
     public const string EwCastI32F32 = "ew_cast_i32_f32";
     public const string EwCastF32U8 = "ew_cast_f32_u8";
     public const string EwCastU8F32 = "ew_cast_u8_f32";
-    public const string SewAndFwdF32 = "sew_and_fwd_f32";
-    public const string SewAndBwdF32 = "sew_and_bwd_f32";
-    public const string SewIandFwdF32 = "sew_iand_fwd_f32";
-    public const string SewIandBwdF32 = "sew_iand_bwd_f32";
 
     // bitpack.cu
     public const string BitpackPackF32 = "bitpack_pack_f32";

@@ -16,25 +16,6 @@ public enum KernelParamType
     Float32,
 }
 
-/// <summary>Neuron model numbers passed as <c>kind</c> (neuron.cu's <c>NEURON_*</c>).</summary>
-public enum NeuronKind
-{
-    If = 0,
-    Lif = 1,
-    Plif = 2,
-}
-
-/// <summary>Surrogate numbers passed as <c>surrogate</c> (surrogate.cuh's <c>SG_*</c>).</summary>
-public enum SurrogateKind
-{
-    Sigmoid = 0,
-    ATan = 1,
-    PiecewiseQuadratic = 2,
-    Erf = 3,
-    SuperSpike = 4,
-    Rect = 5,
-}
-
 /// <summary>One kernel parameter: its name in the .cu file and its type.</summary>
 public readonly record struct KernelParam(string Name, KernelParamType Type)
 {
@@ -109,18 +90,6 @@ public static class KernelSignatures
         F("v_reset"),
     ];
 
-    private static readonly KernelParam[] Binary = [P("a"), P("b"), P("y"), L("n")];
-
-    private static readonly KernelParam[] SewBwd =
-    [
-        P("a"),
-        P("b"),
-        P("gy"),
-        P("ga"),
-        P("gb"),
-        L("n"),
-    ];
-
     private static readonly KernelParam[] Cast = [P("x"), P("y"), L("n")];
 
     private static readonly KernelParam[] PoolWindow =
@@ -150,14 +119,6 @@ public static class KernelSignatures
             new(KernelNames.NeuronBwdF32, "neuron.cu", NeuronBwd),
             new(KernelNames.NeuronBwdBf16, "neuron.cu", NeuronBwd),
             new(KernelNames.NeuronBwdF16, "neuron.cu", NeuronBwd),
-            new(KernelNames.EwAddFwdF32, "elementwise.cu", Binary),
-            new(KernelNames.EwSubFwdF32, "elementwise.cu", Binary),
-            new(KernelNames.EwMulFwdF32, "elementwise.cu", Binary),
-            new(
-                KernelNames.EwAffineFwdF32,
-                "elementwise.cu",
-                [P("x"), P("y"), F("alpha"), F("beta"), L("n")]
-            ),
             new(KernelNames.EwAddnFwdF32, "elementwise.cu", [P("xs"), I("k"), P("y"), L("n")]),
             new(KernelNames.EwFillF32, "elementwise.cu", [P("y"), F("value"), L("n")]),
             new(KernelNames.EwFillI32, "elementwise.cu", [P("y"), F("value"), L("n")]),
@@ -191,10 +152,6 @@ public static class KernelSignatures
             new(KernelNames.EwCastI32F32, "elementwise.cu", Cast),
             new(KernelNames.EwCastF32U8, "elementwise.cu", Cast),
             new(KernelNames.EwCastU8F32, "elementwise.cu", Cast),
-            new(KernelNames.SewAndFwdF32, "elementwise.cu", Binary),
-            new(KernelNames.SewAndBwdF32, "elementwise.cu", SewBwd),
-            new(KernelNames.SewIandFwdF32, "elementwise.cu", Binary),
-            new(KernelNames.SewIandBwdF32, "elementwise.cu", SewBwd),
             new(KernelNames.BitpackPackF32, "bitpack.cu", [P("x"), P("bits"), L("n")]),
             new(KernelNames.BitpackUnpackF32, "bitpack.cu", [P("bits"), P("y"), L("n")]),
             new(KernelNames.RedSumRowsF32, "reduce.cu", [P("x"), P("y"), I("reduce")]),

@@ -44,18 +44,28 @@ public static class KernelSources
             );
 
     /// <summary>
-    /// SHA-256 (hex) of a kernel file together with every header, so a header edit invalidates
+    /// SHA-256 (hex) of a kernel file together with every header and the compile options
+    /// (<see cref="NvrtcCompiler.Options"/>), so a header edit or an option change invalidates
     /// cached and precompiled binaries of every file.
     /// </summary>
-    public static string SourceHash(string file) => HashOf(Read(file), Headers);
+    public static string SourceHash(string file) =>
+        HashOf(Read(file), Headers, NvrtcCompiler.Options);
 
-    /// <summary>The hash for explicit text (used for sources not embedded, e.g. tests).</summary>
-    public static string HashOf(string source, IReadOnlyDictionary<string, string> headers)
+    /// <summary>The hash for explicit text and compile options (used for sources not embedded, e.g. tests).</summary>
+    public static string HashOf(
+        string source,
+        IReadOnlyDictionary<string, string> headers,
+        IEnumerable<string> options
+    )
     {
         var sb = new StringBuilder(source);
         foreach (var (name, text) in headers.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
             sb.Append('\0').Append(name).Append('\0').Append(text);
+        }
+        foreach (var option in options)
+        {
+            sb.Append("\0option\0").Append(option);
         }
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())));
     }

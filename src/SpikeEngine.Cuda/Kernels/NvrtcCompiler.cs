@@ -34,6 +34,17 @@ public sealed class KernelCompileException(
 /// <summary>Compiles CUDA C++ with NVRTC. Targets: <c>compute_XY</c> gives PTX, <c>sm_XY</c> gives CUBIN.</summary>
 public static unsafe class NvrtcCompiler
 {
+    /// <summary>
+    /// The options every kernel file is compiled with besides its target (NVRTC, and nvcc in
+    /// <c>build.ps1 kernels</c>); they are part of <see cref="KernelSources.SourceHash"/>, so the
+    /// kernel cache key and the precompiled-PTX stamp change with them. <c>--fmad=false</c>: no
+    /// contraction of <c>a*b + c</c> into one fused multiply-add. The CPU backend rounds the
+    /// product and the sum separately, and a one-ulp difference in a membrane potential can flip a
+    /// spike at the threshold, so both backends must round alike.
+    /// </summary>
+    public static IReadOnlyList<string> Options { get; } =
+    ["--std=c++14", "-lineinfo", "--fmad=false"];
+
     /// <summary>Whether NVRTC can be loaded here.</summary>
     public static bool IsAvailable => CudaLibraries.IsLoadable(CudaLibrary.Nvrtc);
 
@@ -67,7 +78,8 @@ public static unsafe class NvrtcCompiler
 
     /// <summary>
     /// Compiles <paramref name="source"/> (named <paramref name="file"/> in messages) with
-    /// <paramref name="headers"/> available to <c>#include "name"</c>.
+    /// <paramref name="headers"/> available to <c>#include "name"</c>, with <see cref="Options"/>
+    /// (or <paramref name="options"/> instead, when given) and <paramref name="extraOptions"/>.
     /// </summary>
     /// <exception cref="KernelCompileException">On a compile error, with NVRTC's log.</exception>
     public static NvrtcOutput Compile(
@@ -76,7 +88,8 @@ public static unsafe class NvrtcCompiler
         IReadOnlyDictionary<string, string> headers,
         string target,
         bool ptxasVerbose = false,
-        IEnumerable<string>? extraOptions = null
+        IEnumerable<string>? extraOptions = null,
+        IReadOnlyList<string>? options = null
     )
     {
         // NVRTC's front end and ptxas recurse deeply: on a thread-pool thread's small stack they
@@ -94,7 +107,7 @@ public static unsafe class NvrtcCompiler
                         headers,
                         target,
                         ptxasVerbose,
-                        extraOptions
+                        [.. options ?? Options, .. extraOptions ?? []]
                     );
                 }
                 catch (Exception e)
@@ -125,7 +138,7 @@ public static unsafe class NvrtcCompiler
         IReadOnlyDictionary<string, string> headers,
         string target,
         bool ptxasVerbose,
-        IEnumerable<string>? extraOptions
+        IEnumerable<string> compileOptions
     )
     {
         var isCubin = target.StartsWith("sm_", StringComparison.Ordinal);
@@ -136,17 +149,12 @@ public static unsafe class NvrtcCompiler
                 nameof(target)
             );
         }
-        var options = new List<string>
-        {
-            $"--gpu-architecture={target}",
-            "--std=c++14",
-            "-lineinfo",
-        };
+        var options = new List<string> { $"--gpu-architecture={target}" };
         if (ptxasVerbose && isCubin)
         {
             options.Add("--ptxas-options=-v");
         }
-        options.AddRange(extraOptions ?? []);
+        options.AddRange(compileOptions);
 
         var headerList = headers.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToArray();
         var pinned = new List<GCHandle>();
