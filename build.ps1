@@ -119,7 +119,9 @@ function Invoke-Kernels {
     if ($nvcc) {
         foreach ($file in [SpikeEngine.Cuda.Kernels.KernelSources]::Files) {
             $ptx = Join-Path $out ([IO.Path]::ChangeExtension($file, '.ptx'))
-            Invoke-Native $nvcc.Source @('-ptx', '-arch=compute_75', '-std=c++14', '-lineinfo', '-I', (Join-Path $Root 'kernels'), '-o', $ptx, (Join-Path $Root "kernels/$file"))
+            # the same options as NVRTC (NvrtcCompiler.Options, e.g. --fmad=false): they are part of the stamp
+            $options = @([SpikeEngine.Cuda.Kernels.NvrtcCompiler]::Options)
+            Invoke-Native $nvcc.Source (@('-ptx', '-arch=compute_75') + $options + @('-I', (Join-Path $Root 'kernels'), '-o', $ptx, (Join-Path $Root "kernels/$file")))
             [SpikeEngine.Cuda.Kernels.KernelPrecompiler]::StampPtx($file, $ptx)
         }
     }
@@ -141,15 +143,22 @@ function Invoke-EmulationEntries {
 }
 
 # The GPU check bundle: a self-contained linux-x64 publish of SpikeEngine.Cuda.Tests (runs with
-# no .NET installed) plus run.sh, in gpu-bundle/ (git-ignored). See docs/gpu.md.
+# no .NET installed) plus run.sh, and the `spike` command as one compressed self-contained file
+# (spike/spike: `spike bench neuron|step --device cuda` benchmarks without the test runner), in
+# gpu-bundle/ (git-ignored). See docs/gpu.md.
 function Invoke-GpuBundle {
     $bundle = Join-Path $Root 'gpu-bundle'
     if (Test-Path $bundle) { Remove-Item -Recurse -Force $bundle }
-    Invoke-Native dotnet @('publish', 'tests/SpikeEngine.Cuda.Tests', '-c', 'Release', '-r', 'linux-x64', '--self-contained', 'true',
+    $trim = @('-c', 'Release', '-r', 'linux-x64', '--self-contained', 'true',
         '-p:PublishTrimmed=true', '-p:TrimMode=partial', '-p:SuppressTrimAnalysisWarnings=true', '-p:TreatWarningsAsErrors=false',
-        '-p:DebugType=none', '-p:GenerateDocumentationFile=false', '--nologo', '-v', 'quiet', '-o', (Join-Path $bundle 'bin'))
+        '-p:DebugType=none', '-p:GenerateDocumentationFile=false', '--nologo', '-v', 'quiet')
+    Invoke-Native dotnet (@('publish', 'tests/SpikeEngine.Cuda.Tests') + $trim + @('-o', (Join-Path $bundle 'bin')))
+    # --json prints through reflection-based System.Text.Json, which trimming turns off by default.
+    Invoke-Native dotnet (@('publish', 'src/SpikeEngine.Cli') + $trim + @('-p:PublishSingleFile=true',
+            '-p:EnableCompressionInSingleFile=true', '-p:IncludeNativeLibrariesForSelfExtract=true',
+            '-p:JsonSerializerIsReflectionEnabledByDefault=true', '-o', (Join-Path $bundle 'spike')))
     Copy-Item (Join-Path $Root 'tests/SpikeEngine.Cuda.Tests/bundle/run.sh') (Join-Path $bundle 'run.sh')
-    if (-not $IsWindows) { & chmod +x (Join-Path $bundle 'run.sh') (Join-Path $bundle 'bin/SpikeEngine.Cuda.Tests') }
+    if (-not $IsWindows) { & chmod +x (Join-Path $bundle 'run.sh') (Join-Path $bundle 'bin/SpikeEngine.Cuda.Tests') (Join-Path $bundle 'spike/spike') }
     $bytes = (Get-ChildItem -Recurse -File $bundle | Measure-Object -Property Length -Sum).Sum
     $mib = [math]::Round($bytes / 1MB, 1)
     Write-Host "gpu-bundle: $mib MiB"

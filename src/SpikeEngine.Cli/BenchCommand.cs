@@ -168,9 +168,20 @@ public static class BenchCommand
         private readonly Tensor _labels; // (N) int32
         private readonly Sgd _sgd;
 
-        public StepRunner(string name, ModelOptions options, int t, int n, int c, int h, int w)
+        public StepRunner(
+            string name,
+            ModelOptions options,
+            int t,
+            int n,
+            int c,
+            int h,
+            int w,
+            Device? device = null
+        )
         {
+            var dev = device ?? Device.Cpu;
             Model = ModelRegistry.Create(name, options);
+            Model.To(dev);
             _sgd = new Sgd(Model.NamedParameters(), momentum: 0.9f);
             // The image repeated over T (direct encoding), so LIF neurons see a steady input.
             using (var img = Tensor.Normal([n, c, h, w], 0f, 1f, seed: 7))
@@ -179,12 +190,12 @@ public static class BenchCommand
                 var all = new float[(long)t * one.Length];
                 for (var s = 0; s < t; s++)
                     one.CopyTo(all, (long)s * one.Length);
-                _x = TensorScope.Unscoped(Tensor.FromArray(all, [t, n, c, h, w]));
+                _x = TensorScope.Unscoped(Tensor.FromArray(all, [t, n, c, h, w], device: dev));
             }
             var labels = new int[n];
             for (var i = 0; i < n; i++)
                 labels[i] = i % options.NumClasses;
-            _labels = TensorScope.Unscoped(Tensor.FromInt32(labels, [n]));
+            _labels = TensorScope.Unscoped(Tensor.FromInt32(labels, [n], dev));
         }
 
         public Layer Model { get; }
@@ -225,6 +236,9 @@ public static class BenchCommand
                 {
                     loss.Backward();
                     _sgd.Step(0.01f);
+                    // Reading an updated weight waits for the device's queued work, so a timed
+                    // step ends when its update has landed (a no-op wait on the CPU).
+                    _ = Model.Parameters().First().ToArray();
                 }
             }
             return lossValue;
@@ -344,11 +358,7 @@ public static class BenchCommand
             Description = "Measured steps (after one warm-up step).",
             DefaultValueFactory = _ => 5,
         }.Check(v => v >= 1, "must be at least 1");
-        var device = new Option<string>("--device")
-        {
-            Description = "cpu (the optimizer step is CPU-only for now).",
-            DefaultValueFactory = _ => "cpu",
-        };
+        var device = DeviceOptions.Create();
         var cmd = new Command(
             "step",
             "Time whole training steps (forward, CE on the time-mean, backward, SGD momentum): median and min, images/s, peak memory."
@@ -358,17 +368,14 @@ public static class BenchCommand
         cmd.Options.Add(device);
         cmd.SetAction(r =>
         {
-            if (r.GetValue(device)!.ToLowerInvariant() != "cpu")
-                throw new UsageException(
-                    $"--device: only cpu is supported by 'bench step' for now, got '{r.GetValue(device)}'"
-                );
+            var dev = DeviceOptions.Resolve(r.GetValue(device)!);
             var (name, options, c, h, w) = a.Parse(r);
             int t = r.GetValue(a.T),
                 n = r.GetValue(a.Batch),
                 s = r.GetValue(steps);
-            using var runner = new StepRunner(name, options, t, n, c, h, w);
-            runner.Step(); // warm-up: allocator cache, BLAS, JIT
-            var stats = MemoryStats.For(Device.Cpu);
+            using var runner = new StepRunner(name, options, t, n, c, h, w, dev);
+            runner.Step(); // warm-up: allocator cache, BLAS, JIT, kernel loading
+            var stats = MemoryStats.For(dev);
             stats.ResetPeak();
             var times = new double[s];
             for (var i = 0; i < s; i++)
@@ -388,7 +395,7 @@ public static class BenchCommand
                 {
                     ["model"] = name,
                     ["memory"] = r.GetValue(a.Memory)!.ToLowerInvariant(),
-                    ["device"] = "cpu",
+                    ["device"] = dev.ToString(),
                     ["t"] = t,
                     ["batch"] = n,
                     ["input"] = $"{c}x{h}x{w}",
@@ -408,7 +415,7 @@ public static class BenchCommand
                 return Spike.Success;
             }
             stdout.WriteLine(
-                $"{name} T={t} batch={n} input={c}x{h}x{w} cpu: median {median:F1} ms, min {times[0]:F1} ms over {s} steps, {ips:F2} images/s; peak {Mib(peak)} (MemoryStats), process peak RSS {Mib(rss)}"
+                $"{name} T={t} batch={n} input={c}x{h}x{w} {dev}: median {median:F1} ms, min {times[0]:F1} ms over {s} steps, {ips:F2} images/s; peak {Mib(peak)} (MemoryStats), process peak RSS {Mib(rss)}"
             );
             return Spike.Success;
         });
@@ -430,19 +437,22 @@ public static class BenchCommand
             DefaultValueFactory = _ => 1 << 22,
         }.Check(v => v >= 1, "must be at least 1");
         var json = new Option<bool>("--json") { Description = "Print a JSON object." };
+        var device = DeviceOptions.Create();
         var cmd = new Command(
             "neuron",
-            "The fused LIF scan on the CPU: forward and forward+backward ns per neuron-step and the ratio to copy bandwidth."
+            "The fused LIF scan: forward and forward+backward ns per neuron-step and the ratio to copy bandwidth on the same device."
         );
-        foreach (var o in new Option[] { t, neurons, json })
+        foreach (var o in new Option[] { t, neurons, json, device })
             cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
-            var res = NeuronBench.Run(r.GetValue(t), r.GetValue(neurons));
+            var dev = DeviceOptions.Resolve(r.GetValue(device)!);
+            var res = NeuronBench.Run(r.GetValue(t), r.GetValue(neurons), device: dev);
             if (r.GetValue(json))
             {
                 var obj = new Dictionary<string, object>
                 {
+                    ["device"] = dev.ToString(),
                     ["t"] = res.T,
                     ["neurons"] = res.Neurons,
                     ["fwd_ns_per_neuron_step"] = Math.Round(res.ForwardNs, 4),

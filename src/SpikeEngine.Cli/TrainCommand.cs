@@ -109,23 +109,7 @@ public static class TrainCommand
             DefaultValueFactory = _ => "direct",
         };
         encoder.AcceptOnlyFromAmong("direct", "poisson");
-        var device = new Option<string>("--device")
-        {
-            Description = "cpu, cuda or cuda:N.",
-            DefaultValueFactory = _ => "cpu",
-        };
-        device.Validators.Add(r =>
-        {
-            var v = r.GetValueOrDefault<string>();
-            try
-            {
-                Device.Parse(v);
-            }
-            catch (ArgumentException)
-            {
-                r.AddError($"--device: expected cpu, cuda or cuda:N, got '{v}'");
-            }
-        });
+        var device = DeviceOptions.Create();
         var outDir = new Option<string>("--out")
         {
             Description = "Run folder: checkpoints/, metrics.jsonl, curves.png.",
@@ -222,7 +206,7 @@ public static class TrainCommand
         {
             if (r.GetValue(resume) && r.GetValue(resumeFrom) is not null)
                 throw new UsageException("--resume and --resume-from exclude each other");
-            var dev = Device.Parse(r.GetValue(device)!);
+            var dev = DeviceOptions.Resolve(r.GetValue(device)!);
             var modelName = r.GetValue(model)!;
             ModelEntry entry;
             try
@@ -233,10 +217,6 @@ public static class TrainCommand
             {
                 throw new UsageException(e.Message);
             }
-            if (dev.Kind != DeviceKind.Cpu && !Backends.IsRegistered(dev.Kind))
-                throw new InvalidOperationException(
-                    $"--device {dev}: no CUDA backend in this build; use --device cpu"
-                );
             var dsName = r.GetValue(dataset)!;
             var (train, test) = Datasets.Load(dsName, r.GetValue(data)!, r.GetValue(imageSize));
             var seedValue = r.GetValue(seed);

@@ -464,11 +464,16 @@ public abstract class BackendParityTests
 
     // -- batch norm -----------------------------------------------------------------------
 
+    // The per-channel sums split each channel's rows over several blocks: one row per block (n ≤
+    // splits), several rows with a short last split (n = 1000 over few channels), and a single
+    // block for the whole channel (many channels).
     [Theory]
     [InlineData(4, 3, 25)]
     [InlineData(1, 5, 1)]
     [InlineData(33, 2, 49)]
     [InlineData(2, 1, 4097)]
+    [InlineData(1000, 3, 7)]
+    [InlineData(3, 700, 9)]
     public void BatchNorm_train_and_backward(int n, int ch, int inner)
     {
         var total = n * ch * inner;

@@ -46,6 +46,54 @@ public sealed class CliTests
         Assert.Contains(expected, err);
     }
 
+    [Theory]
+    [InlineData("neuron")]
+    [InlineData("step")]
+    [InlineData("train")]
+    public void CudaWithoutAGpuIsAOneLineRuntimeErrorSayingWhy(string what)
+    {
+        if (SpikeEngine.Cuda.CudaRuntime.IsAvailable)
+            Assert.Skip("a CUDA GPU is present here: the GPU bundle runs these commands on it");
+        string[] args = what switch
+        {
+            "neuron" => ["bench", "neuron", "--device", "cuda", "--T", "1", "--neurons", "64"],
+            "step" =>
+            [
+                "bench",
+                "step",
+                "--device",
+                "cuda",
+                "--model",
+                "sew-resnet18",
+                "--T",
+                "1",
+                "--batch",
+                "1",
+                "--input",
+                "3x32x32",
+            ],
+            _ =>
+            [
+                "train",
+                "--device",
+                "cuda:0",
+                "--model",
+                "danet-mnist-tiny",
+                "--dataset",
+                "mnist",
+                "--data",
+                Temp.Dir(),
+                "--out",
+                Temp.Dir(),
+            ],
+        };
+        var (code, _, err) = Spike(args);
+        Assert.Equal(1, code);
+        Assert.Single(Lines(err));
+        Assert.Contains("--device cuda:0", err);
+        Assert.Contains("no CUDA GPU here", err);
+    }
+
     [Fact]
     public void UnknownCommandAndNoCommandAreUsageErrors()
     {

@@ -44,9 +44,9 @@ public static class KernelNames
     public const string RedExpandFwdF32 = "red_expand_fwd_f32";
 
     // norm.cu
-    public const string BnStatsFwdF32 = "bn_stats_fwd_f32";
+    public const string BnPartialSumsF32 = "bn_partial_sums_f32";
+    public const string BnFinishSumsF32 = "bn_finish_sums_f32";
     public const string BnApplyFwdF32 = "bn_apply_fwd_f32";
-    public const string BnReduceBwdF32 = "bn_reduce_bwd_f32";
     public const string BnDataBwdF32 = "bn_data_bwd_f32";
 
     // pool.cu

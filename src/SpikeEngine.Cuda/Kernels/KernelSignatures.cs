@@ -166,19 +166,36 @@ public static class KernelSignatures
                 [P("x"), P("y"), I("reduce"), I("inner"), L("n")]
             ),
             new(
-                KernelNames.BnStatsFwdF32,
+                KernelNames.BnPartialSumsF32,
                 "norm.cu",
                 [
                     P("x"),
+                    P("gy"),
+                    P("center"),
+                    P("partial"),
+                    I("n"),
+                    I("channels"),
+                    I("inner"),
+                    I("rows_per_split"),
+                ]
+            ),
+            new(
+                KernelNames.BnFinishSumsF32,
+                "norm.cu",
+                [
+                    P("partial"),
                     P("mean"),
                     P("inv_std"),
                     P("running_mean"),
                     P("running_var"),
-                    I("n"),
+                    P("g_gamma"),
+                    P("g_beta"),
+                    I("splits"),
                     I("channels"),
-                    I("inner"),
+                    L("count"),
                     F("momentum"),
                     F("eps"),
+                    I("stage"),
                 ]
             ),
             new(
@@ -194,21 +211,6 @@ public static class KernelSignatures
                     I("channels"),
                     I("inner"),
                     L("n"),
-                ]
-            ),
-            new(
-                KernelNames.BnReduceBwdF32,
-                "norm.cu",
-                [
-                    P("x"),
-                    P("gy"),
-                    P("mean"),
-                    P("inv_std"),
-                    P("g_gamma"),
-                    P("g_beta"),
-                    I("n"),
-                    I("channels"),
-                    I("inner"),
                 ]
             ),
             new(

@@ -4,9 +4,10 @@ using SpikeEngine.Cpu;
 namespace SpikeEngine.Nn;
 
 /// <summary>
-/// Napkin-math benchmark of the fused LIF scan on the CPU (for <c>spike bench neuron</c>): time per
-/// neuron-step of the forward and forward+backward kernels, their effective bandwidth, and the
-/// bandwidth of a parallel memory copy of the same number of bytes measured in the same run.
+/// Napkin-math benchmark of the fused LIF scan (for <c>spike bench neuron</c>) on the CPU or a CUDA
+/// device: time per neuron-step of the forward and forward+backward kernels, their effective
+/// bandwidth, and the bandwidth of a memory copy of the same number of bytes on the same device
+/// measured in the same run (CPU: a parallel array copy; CUDA: a device-to-device copy).
 /// </summary>
 /// <remarks>
 /// Each round times, back to back, the forward, the backward, a copy moving the forward's bytes and
@@ -62,33 +63,62 @@ public static class NeuronBench
     }
 
     /// <summary>
-    /// Runs LIF (τ = 2, hard reset, sigmoid surrogate, float32 state) over <c>[T, neurons]</c>; each
-    /// figure is the median of <paramref name="repeats"/> timed rounds after one warm-up round.
+    /// Runs LIF (τ = 2, hard reset, sigmoid surrogate, float32 state) over <c>[T, neurons]</c> on
+    /// <paramref name="device"/> (default: the CPU); each figure is the median of
+    /// <paramref name="repeats"/> timed rounds after one warm-up round. On a device each timed
+    /// call ends by reading one value back, which waits for the queued kernels.
     /// </summary>
-    public static Result Run(int T, int neurons, int repeats = 5)
+    public static Result Run(int T, int neurons, int repeats = 5, Device? device = null)
     {
         if (T <= 0 || neurons <= 0 || repeats <= 0)
             throw new ArgumentException(
                 $"NeuronBench.Run: 'T', 'neurons' and 'repeats' must be positive, got T={T}, neurons={neurons}, repeats={repeats}"
             );
         using var scope = TensorScope.Begin();
-        var be = Backends.For(Device.Cpu);
+        var dev = device ?? Device.Cpu;
+        var be = Backends.For(dev);
         var spec = new LifNode().Spec;
-        var x = Tensor.Normal([T, neurons], 0.6f, 1f, seed: 1);
-        var spikes = Tensor.Zeros([T, neurons]);
-        var h = Tensor.Zeros([T, neurons]);
-        var vLast = Tensor.Zeros([neurons]);
-        var gS = Tensor.Normal([T, neurons], 0f, 1f, seed: 2);
-        var gv = Tensor.Ones([neurons]);
-        var gx = Tensor.Zeros([T, neurons]);
+        var x = Tensor.Normal([T, neurons], 0.6f, 1f, seed: 1).To(dev);
+        var spikes = Tensor.Zeros([T, neurons], dev);
+        var h = Tensor.Zeros([T, neurons], dev);
+        var vLast = Tensor.Zeros([neurons], dev);
+        var gS = Tensor.Normal([T, neurons], 0f, 1f, seed: 2).To(dev);
+        var gv = Tensor.Ones([neurons], dev);
+        var gx = Tensor.Zeros([T, neurons], dev);
         var n = (long)T * neurons;
         // Copies of exactly the kernels' byte counts: 12 B/neuron-step = 1.5 floats read + written.
         var fwdFloats = n * ForwardBytes / CopyBytes;
         var fbFloats = n * (ForwardBytes + BackwardBytes) / CopyBytes;
-        var src = new float[fbFloats];
-        var dst = new float[fbFloats];
-        src.AsSpan().Fill(1f);
-        dst.AsSpan().Clear();
+        var sync = Tensor.Zeros([1], dev);
+        Action copyForward,
+            copyBoth;
+        if (dev.Kind == DeviceKind.Cpu)
+        {
+            var src = new float[fbFloats];
+            var dst = new float[fbFloats];
+            src.AsSpan().Fill(1f);
+            dst.AsSpan().Clear();
+            copyForward = () => Copy(src, dst, fwdFloats);
+            copyBoth = () => Copy(src, dst, fbFloats);
+        }
+        else
+        {
+            var srcF = Tensor.Ones([checked((int)fwdFloats)], dev);
+            var dstF = Tensor.Zeros([checked((int)fwdFloats)], dev);
+            var srcB = Tensor.Ones([checked((int)fbFloats)], dev);
+            var dstB = Tensor.Zeros([checked((int)fbFloats)], dev);
+            copyForward = () =>
+            {
+                be.Convert(srcF, dstF);
+                Wait(sync);
+            };
+            copyBoth = () =>
+            {
+                be.Convert(srcB, dstB);
+                Wait(sync);
+            };
+        }
+        var onDevice = dev.Kind != DeviceKind.Cpu;
 
         var fwd = new double[repeats];
         var bwd = new double[repeats];
@@ -96,10 +126,20 @@ public static class NeuronBench
         var copyFB = new double[repeats];
         for (var r = -1; r < repeats; r++)
         {
-            var tf = Time(() => be.NeuronForward(spec, x, null, null, spikes, h, vLast, null));
-            var tb = Time(() => be.NeuronBackward(spec, h, null, null, gS, gv, gx, null, null));
-            var cf = Time(() => Copy(src, dst, fwdFloats));
-            var cfb = Time(() => Copy(src, dst, fbFloats));
+            var tf = Time(() =>
+            {
+                be.NeuronForward(spec, x, null, null, spikes, h, vLast, null);
+                if (onDevice)
+                    Wait(sync);
+            });
+            var tb = Time(() =>
+            {
+                be.NeuronBackward(spec, h, null, null, gS, gv, gx, null, null);
+                if (onDevice)
+                    Wait(sync);
+            });
+            var cf = Time(copyForward);
+            var cfb = Time(copyBoth);
             if (r < 0)
                 continue; // warm-up
             fwd[r] = tf;
@@ -123,6 +163,13 @@ public static class NeuronBench
             ForwardCopyGBps = CopyBytes * fwdFloats / Median(copyF),
             Rounds = repeats,
         };
+    }
+
+    // One value read back: the copy to the host queues behind the device's work and waits for it.
+    private static void Wait(Tensor sync)
+    {
+        Span<float> one = stackalloc float[1];
+        sync.Backend.CopyToHost(sync, one);
     }
 
     private static void Copy(float[] src, float[] dst, long count) =>

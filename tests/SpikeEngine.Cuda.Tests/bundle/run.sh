@@ -3,8 +3,9 @@
 # Runs the self-contained SpikeEngine.Cuda.Tests (no .NET needed) against the CUDA libraries of
 # the machine's pip NVIDIA wheels, and writes OUTDIR/cuda-tests.log and OUTDIR/summary.json.
 # Kernel benchmarks (LIF per time step vs copy bandwidth, training-step throughput and peak memory)
-# run as tests and write OUTDIR/kernel-bench.json and OUTDIR/train-bench.json; --no-bench skips them,
-# --bench runs only them.
+# run as tests and write OUTDIR/kernel-bench.json and OUTDIR/train-bench.json; the bundled `spike`
+# command adds OUTDIR/spike-bench-neuron.json and OUTDIR/spike-bench-step.json (`spike bench
+# neuron|step --device cuda`). --no-bench skips the benchmarks, --bench runs only them.
 # Usage: run.sh [--bench|--no-bench] [OUTDIR]   (default: ./results)
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -47,6 +48,14 @@ start=$(date +%s)
 code=$?
 end=$(date +%s)
 
+# The bundled CLI: the per-time-step neuron benchmark and a training step on the device.
+if [ "$mode" != tests ] && [ -x "$here/spike/spike" ]; then
+    "$here/spike/spike" bench neuron --device cuda --T 4 --neurons 4194304 --json \
+        >"$out/spike-bench-neuron.json" 2>>"$log" || echo "spike bench neuron failed (exit $?)" >>"$log"
+    "$here/spike/spike" bench step --device cuda --model sew-resnet18 --T 4 --batch 32 --input 3x32x32 \
+        --num-classes 10 --steps 5 --json >"$out/spike-bench-step.json" 2>>"$log" || echo "spike bench step failed (exit $?)" >>"$log"
+fi
+
 num() { grep -E "^\s*$1:\s*[0-9]+" "$log" | tail -n 1 | grep -oE '[0-9]+' | tail -n 1; }
 device="$(grep -m1 -oE 'device 0: .*' "$log" | sed 's/"/\\"/g')"
 {
@@ -62,7 +71,7 @@ device="$(grep -m1 -oE 'device 0: .*' "$log" | sed 's/"/\\"/g')"
     printf '}\n'
 } >"$out/summary.json"
 cat "$out/summary.json"
-for f in kernel-bench.json train-bench.json; do [ -f "$out/$f" ] && cat "$out/$f"; done
+for f in kernel-bench.json train-bench.json spike-bench-neuron.json spike-bench-step.json; do [ -s "$out/$f" ] && cat "$out/$f"; done
 grep -E '^\s*bench: ' "$log" | head -n 40
 tail -n 8 "$log"
 exit "$code"
