@@ -128,6 +128,21 @@ inline T atomicMax(T* address, T value) {
 }
 
 // ----------------------------------------------------------------------------
+// integer and float min / max (CUDA's overloads; mixed operands in the usual arithmetic type)
+
+template <class A, class B>
+inline decltype(A() + B()) min(A a, B b) {
+    typedef decltype(A() + B()) R;
+    return (R)b < (R)a ? (R)b : (R)a;
+}
+
+template <class A, class B>
+inline decltype(A() + B()) max(A a, B b) {
+    typedef decltype(A() + B()) R;
+    return (R)a < (R)b ? (R)b : (R)a;
+}
+
+// ----------------------------------------------------------------------------
 // bit casts
 
 inline float __int_as_float(int i) {

@@ -13,8 +13,11 @@ namespace SpikeEngine.Cuda;
 /// </summary>
 public sealed unsafe class EmulatedDevice : IDisposable
 {
-    /// <summary>Multiprocessors the emulated device reports (sizes grid-stride launches).</summary>
-    public const int MultiprocessorCount = 1;
+    /// <summary>
+    /// Multiprocessors the emulated device reports. Grids are sized from it: a few, so that
+    /// grid-stride loops wrap and multi-block reductions combine partial results, as on a GPU.
+    /// </summary>
+    public const int MultiprocessorCount = 4;
 
     public HostMemorySource Memory { get; } = new();
 

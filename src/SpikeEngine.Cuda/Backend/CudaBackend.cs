@@ -39,13 +39,13 @@ public sealed unsafe partial class CudaBackend : IBackend, IDisposable
                 );
             Emulator = new EmulatedDevice();
             Allocator = new CachingAllocator(Emulator.Memory);
-            _maxGrid = EmulatedDevice.MultiprocessorCount * 16;
+            _maxGrid = MultiprocessorCount * 16;
         }
         else
         {
             Gpu = CudaDevice.Open(ordinal);
             Allocator = new CachingAllocator(new DriverMemorySource(Gpu));
-            _maxGrid = Math.Max(1, Gpu.MultiprocessorCount * 16);
+            _maxGrid = Math.Max(1, MultiprocessorCount * 16);
         }
         AllowTf32 = Environment.GetEnvironmentVariable(Tf32Variable) == "1";
     }
@@ -80,6 +80,10 @@ public sealed unsafe partial class CudaBackend : IBackend, IDisposable
 
     /// <summary>The CPU emulation the kernels run on (<see cref="CudaRuntime.IsEmulated"/>); null on a GPU.</summary>
     public EmulatedDevice? Emulator { get; }
+
+    /// <summary>Multiprocessors of the GPU (of the emulated device: <see cref="EmulatedDevice.MultiprocessorCount"/>); sizes grids.</summary>
+    public int MultiprocessorCount =>
+        Gpu?.MultiprocessorCount ?? EmulatedDevice.MultiprocessorCount;
 
     /// <summary>What executes this backend's work, for logs: the GPU, or the CPU emulation.</summary>
     public string DeviceDescription => Gpu?.ToString() ?? Emulator!.ToString();
