@@ -187,7 +187,7 @@ switch ($Target) {
         Invoke-Spike (@('train') + $trainArgs)
     }
     'pack' {
-        # NuGet packages of the library projects (Core, Cuda, Nn, Models, Data, Training; the CLI,
+        # NuGet packages of the library projects (Core, Cuda, Nn, Models, Data, Training, Nir; the CLI,
         # tests and benchmarks are not packable), kernel sources embedded in SpikeEngine.Cuda.
         # ContinuousIntegrationBuild maps source paths and, with the timestamp below, makes the same
         # commit pack the same bytes from any clone. Extra arguments go to dotnet pack (e.g. -p:PackageVersion=0.1.0-local.1).

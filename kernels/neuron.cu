@@ -1,7 +1,7 @@
 // neuron.cu: multi-step IF / LIF / PLIF neurons, forward and backward fused over time.
 // One thread per neuron, the time loop inside, membrane state in registers: one read of X and
 // one write of S (and of the saved H) per step. Semantics follow SpikingJelly, as written in
-// ARCHITECTURE.md section 4:
+// docs/neurons.md ("Equations"):
 //   charge  IF:   H_t = V_{t-1} + X_t
 //           LIF (decay_input): H_t = V_{t-1} + (X_t - (V_{t-1} - Vr*)) k        k = 1/tau
 //           LIF (no decay_input): H_t = V_{t-1} - (V_{t-1} - Vr*) k + X_t

@@ -7,7 +7,7 @@ namespace SpikeEngine.Benchmarks;
 
 /// <summary>
 /// CPU conv2d forward and forward+backward for input 32×64×32×32, 64 output channels, 3×3,
-/// stride 1, padding 1 — with OpenBLAS and with the managed GEMM.
+/// stride 1, padding 1 — on oneDNN, and on im2col with OpenBLAS and with the managed GEMM.
 /// </summary>
 [Config(typeof(Config))]
 public class ConvBenchmarks
@@ -40,17 +40,19 @@ public class ConvBenchmarks
     private Tensor _x = null!;
     private Tensor _w = null!;
 
-    [Params(true, false)]
-    public bool UseBlas { get; set; }
+    [Params("oneDNN", "OpenBLAS", "managed")]
+    public string Path { get; set; } = "";
 
     [GlobalSetup]
     public void Setup()
     {
-        if (UseBlas && !Blas.IsAvailable)
+        var blas = Path == "OpenBLAS";
+        if (blas && !Blas.IsAvailable)
             throw new InvalidOperationException(
                 "ConvBenchmarks: BLAS requested but " + Blas.Status
             );
-        Blas.Enabled = UseBlas;
+        Blas.Enabled = blas || (Path == "oneDNN" && Blas.IsAvailable);
+        CpuBackend.UseOneDnn = Path == "oneDNN";
         _x = Tensor.Normal([N, C, H, H], seed: 1, requiresGrad: true);
         _w = Tensor.KaimingNormalFanOut([K, C, 3, 3], seed: 2);
     }
@@ -61,6 +63,7 @@ public class ConvBenchmarks
         _x.Dispose();
         _w.Dispose();
         Blas.Enabled = Blas.IsAvailable;
+        CpuBackend.UseOneDnn = CpuBackend.OneDnnAvailable;
     }
 
     [Benchmark]

@@ -6,8 +6,14 @@
 #
 #   benchmarks/peers/compare.sh [--steps S] [--warmup W] [--models "sew-resnet18 danet-pre-resnet18"]
 #                               [--batch 32] [--T 4] [--no-build] [--peer-only] [--ours-only]
-#                               [--peer-arg ARG]...
+#                               [--peer-arg ARG]... [--no-tcmalloc]
 #
+# The peer runs with as many libtorch threads as cores and, where Debian's
+# libtcmalloc-minimal4 is installed, with tcmalloc preloaded (libtorch's own recommendation for
+# CPU training; glibc malloc maps and unmaps the large activation buffers every step). Both sides
+# report process CPU time per step beside wall time: on a busy machine it is the steadier figure.
+# Both run with OMP_WAIT_POLICY=PASSIVE unless it is set (the engine's own default for oneDNN's
+# OpenMP threads): spinning OpenMP workers burn the time slices of an oversubscribed machine.
 # SPIKE overrides how `spike` is run (default: build src/SpikeEngine.Cli in Release and run its
 # spike.dll), e.g. SPIKE="dotnet /path/to/spike.dll". Needs python3 (JSON and the ELF patch).
 set -euo pipefail
@@ -21,6 +27,7 @@ batch=32
 timesteps=4
 models="sew-resnet18 danet-pre-resnet18"
 build=1
+tcmalloc=1
 run_peer=1
 run_ours=1
 peer_extra=()
@@ -35,7 +42,8 @@ while [[ $# -gt 0 ]]; do
     --peer-only) run_ours=0; shift ;;
     --ours-only) run_peer=0; shift ;;
     --peer-arg) peer_extra+=("$2"); shift 2 ;;
-    -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+    --no-tcmalloc) tcmalloc=0; shift ;;
+    -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -73,6 +81,19 @@ common=(--T "$timesteps" --batch "$batch" --input 3x32x32 --stem cifar --num-cla
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
+echo "compare.sh: OMP_WAIT_POLICY=$OMP_WAIT_POLICY for both runs"
+peer_env=()
+if [[ $tcmalloc -eq 1 ]]; then
+    lib="$(ldconfig -p | awk '/libtcmalloc_minimal\.so\.4 /{print $NF; exit}')"
+    if [[ -n "$lib" ]]; then
+        peer_env=(LD_PRELOAD="$lib")
+        echo "compare.sh: peer runs with LD_PRELOAD=$lib"
+    else
+        echo "compare.sh: libtcmalloc_minimal.so.4 not found (apt-get install libtcmalloc-minimal4); peer runs on glibc malloc"
+    fi
+fi
+
 field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 
 echo "compare.sh: $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -80,21 +101,27 @@ summary=()
 for model in $models; do
     peer_ips=""
     ours_ips=""
+    peer_cpu=""
+    ours_cpu=""
     if [[ $run_peer -eq 1 ]]; then
         echo "== peer: TorchSharpPeer --model $model ${common[*]} --warmup $warmup ${peer_extra[*]}"
-        dotnet "$peer_dll" --model "$model" "${common[@]}" --warmup "$warmup" "${peer_extra[@]}" --json >"$tmp/peer.json"
+        env "${peer_env[@]}" dotnet "$peer_dll" --model "$model" "${common[@]}" --warmup "$warmup" \
+            --threads "$(nproc)" "${peer_extra[@]}" --json >"$tmp/peer.json"
         cat "$tmp/peer.json"
         peer_ips="$(field "$tmp/peer.json" images_per_s)"
+        peer_cpu="$(field "$tmp/peer.json" median_cpu_ms)"
     fi
     if [[ $run_ours -eq 1 ]]; then
-        echo "== ours: spike bench step --model $model ${common[*]}"
-        "${spike_cmd[@]}" bench step --model "$model" "${common[@]}" --json >"$tmp/ours.json"
+        echo "== ours: spike bench step --model $model ${common[*]} --profile"
+        "${spike_cmd[@]}" bench step --model "$model" "${common[@]}" --profile --json >"$tmp/ours.json"
         cat "$tmp/ours.json"
         ours_ips="$(field "$tmp/ours.json" images_per_s)"
+        ours_cpu="$(python3 -c "print(round(1000 * $(field "$tmp/ours.json" cpu_s_per_step), 1))")"
     fi
-    line="$model: peer ${peer_ips:-n/a} images/s, ours ${ours_ips:-n/a} images/s"
+    line="$model: peer ${peer_ips:-n/a} images/s (${peer_cpu:-n/a} CPU ms/step), ours ${ours_ips:-n/a} images/s (${ours_cpu:-n/a} CPU ms/step)"
     if [[ -n "$peer_ips" && -n "$ours_ips" ]]; then
         line+=", ratio ours/peer $(python3 -c "print(f'{$ours_ips / $peer_ips:.2f}')")"
+        line+=", by CPU time $(python3 -c "print(f'{$peer_cpu / $ours_cpu:.2f}')")"
     fi
     summary+=("$line")
 done

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using SpikeEngine.Cpu;
 using SpikeEngine.Models;
 using SpikeEngine.Nn;
 using SpikeEngine.Training.Optim;
@@ -17,7 +18,7 @@ public static class BenchCommand
 {
     public static Command Build(TextWriter stdout)
     {
-        var cmd = new Command("bench", $"Measure memory and speed. {Spike.ExitCodes}");
+        var cmd = new Command("bench", "Measure memory and speed.");
         cmd.Subcommands.Add(BuildMemory(stdout));
         cmd.Subcommands.Add(BuildStep(stdout));
         cmd.Subcommands.Add(BuildNeuron(stdout));
@@ -265,7 +266,7 @@ public static class BenchCommand
         };
         var cmd = new Command(
             "memory",
-            "One CPU training step: bytes saved for backward per layer and in total, against the generic float32 layout, and the peak memory."
+            "One CPU training step: bytes saved for backward per layer and in total, against the generic float32 layout (12 B per conv-BN-neuron unit), and the peak memory."
         );
         a.AddTo(cmd);
         cmd.Options.Add(forwardOnly);
@@ -323,6 +324,9 @@ public static class BenchCommand
                 $"{name} T={t} batch={n} input={c}x{h}x{w} memory={memory}{(fwdOnly ? " (forward only)" : "")}"
             );
             stdout.WriteLine(
+                "generic: the float32 layout of PyTorch eager with a fused multi-step neuron keeping H only (12 B per conv-BN-neuron unit; docs/memory.md)"
+            );
+            stdout.WriteLine(
                 $"{"layer", -28} {"ops", -28} {"saved", 12} {"generic", 12} {"ratio", 6}"
             );
             foreach (var row in report!.Rows)
@@ -359,6 +363,11 @@ public static class BenchCommand
             DefaultValueFactory = _ => 5,
         }.Check(v => v >= 1, "must be at least 1");
         var device = DeviceOptions.Create();
+        var profile = new Option<bool>("--profile")
+        {
+            Description =
+                "Also time the CPU backend per op kind (conv fwd / bwd-data / bwd-weights, BN, neuron, pooling, GEMM, elementwise, loss, optimizer, allocation) and give each one's share of the step and the process CPU time per step.",
+        };
         var cmd = new Command(
             "step",
             "Time whole training steps (forward, CE on the time-mean, backward, SGD momentum): median and min, images/s, peak memory."
@@ -366,6 +375,7 @@ public static class BenchCommand
         a.AddTo(cmd);
         cmd.Options.Add(steps);
         cmd.Options.Add(device);
+        cmd.Options.Add(profile);
         cmd.SetAction(r =>
         {
             var dev = DeviceOptions.Resolve(r.GetValue(device)!);
@@ -377,6 +387,10 @@ public static class BenchCommand
             runner.Step(); // warm-up: allocator cache, BLAS, JIT, kernel loading
             var stats = MemoryStats.For(dev);
             stats.ResetPeak();
+            var profiling = r.GetValue(profile);
+            OpProfile.Reset();
+            OpProfile.Enabled = profiling;
+            var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
             var times = new double[s];
             for (var i = 0; i < s; i++)
             {
@@ -384,6 +398,10 @@ public static class BenchCommand
                 runner.Step();
                 times[i] = sw.Elapsed.TotalMilliseconds;
             }
+            OpProfile.Enabled = false;
+            var cpuPerStep =
+                (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds / s;
+            var prof = profiling ? ProfileOf(times.Sum() / 1000.0 / s, cpuPerStep, s) : null;
             Array.Sort(times);
             var median = s % 2 == 1 ? times[s / 2] : 0.5 * (times[s / 2 - 1] + times[s / 2]);
             var ips = n / (median / 1000.0);
@@ -406,6 +424,21 @@ public static class BenchCommand
                     ["peak_bytes"] = peak,
                     ["peak_rss_bytes"] = rss,
                 };
+                if (prof is not null)
+                {
+                    obj["cpu_s_per_step"] = Math.Round(cpuPerStep, 3);
+                    obj["profile"] = prof.ToDictionary(
+                        p => p.Name,
+                        p =>
+                            (object)
+                                new Dictionary<string, object>
+                                {
+                                    ["ms_per_step"] = Math.Round(p.Ms, 2),
+                                    ["share"] = Math.Round(p.Share, 4),
+                                    ["calls_per_step"] = Math.Round(p.Calls, 1),
+                                }
+                    );
+                }
                 stdout.WriteLine(
                     JsonSerializer.Serialize(
                         obj,
@@ -417,10 +450,63 @@ public static class BenchCommand
             stdout.WriteLine(
                 $"{name} T={t} batch={n} input={c}x{h}x{w} {dev}: median {median:F1} ms, min {times[0]:F1} ms over {s} steps, {ips:F2} images/s; peak {Mib(peak)} (MemoryStats), process peak RSS {Mib(rss)}"
             );
+            if (prof is not null)
+            {
+                stdout.WriteLine(
+                    $"profile (mean of {s} steps; process CPU time {cpuPerStep:F2} s per step):"
+                );
+                stdout.WriteLine(
+                    $"  {"op", -18} {"ms/step", 10} {"share", 7} {"cpu ms/step", 12} {"cpu share", 9} {"calls/step", 11}"
+                );
+                foreach (var p in prof)
+                    stdout.WriteLine(
+                        $"  {p.Name, -18} {p.Ms, 10:F1} {p.Share, 7:P1} {p.CpuMs, 12:F1} {p.CpuShare, 9:P1} {p.Calls, 11:F0}"
+                    );
+            }
             return Spike.Success;
         });
         return cmd;
     }
+
+    // Per op kind: ms and calls per step and the share of the mean step; "other" is the rest of
+    // the step (autograd bookkeeping, density scans, work outside the backend).
+    private static List<ProfileRow> ProfileOf(double stepSeconds, double cpuSeconds, int steps)
+    {
+        var rows = OpProfile
+            .Totals()
+            .Select(k => new ProfileRow(
+                OpProfile.Name(k.Kind),
+                k.Seconds * 1000 / steps,
+                k.Seconds / steps / stepSeconds,
+                k.CpuSeconds * 1000 / steps,
+                k.CpuSeconds / steps / cpuSeconds,
+                k.Calls / (double)steps
+            ))
+            .ToList();
+        var rest = stepSeconds * 1000 - rows.Sum(x => x.Ms);
+        var cpuRest = cpuSeconds * 1000 - rows.Sum(x => x.CpuMs);
+        rows.Add(
+            new ProfileRow(
+                "other",
+                rest,
+                rest / 1000 / stepSeconds,
+                cpuRest,
+                cpuRest / 1000 / cpuSeconds,
+                0
+            )
+        );
+        rows.Add(new ProfileRow("step", stepSeconds * 1000, 1, cpuSeconds * 1000, 1, 1));
+        return rows;
+    }
+
+    private sealed record ProfileRow(
+        string Name,
+        double Ms,
+        double Share,
+        double CpuMs,
+        double CpuShare,
+        double Calls
+    );
 
     // -- neuron ---------------------------------------------------------------------------------
 

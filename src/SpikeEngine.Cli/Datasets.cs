@@ -12,10 +12,22 @@ public static class Datasets
         "cifar10",
         "cifar100",
         "imagefolder",
+        "nmnist",
+        "dvs-gesture",
+        "cifar10-dvs",
     ];
 
+    /// <summary>The event-camera datasets: read as frames [T, 2, H, W] (docs/data.md).</summary>
+    public static bool IsEvent(string name) => name is "nmnist" or "dvs-gesture" or "cifar10-dvs";
+
     /// <summary>Loads the train and test splits of <paramref name="name"/> from <paramref name="dir"/>.</summary>
-    public static (IDataset Train, IDataset Test) Load(string name, string dir, int imageSize = 224)
+    public static (IDataset Train, IDataset Test) Load(
+        string name,
+        string dir,
+        int imageSize = 224,
+        int frames = 0,
+        FrameSplit split = FrameSplit.Number
+    )
     {
         if (!Directory.Exists(dir))
             throw new DirectoryNotFoundException(
@@ -75,6 +87,23 @@ public static class Datasets
                     ).WithTransforms(Normalize.ImageNet)
                 );
             }
+            case "nmnist":
+            case "dvs-gesture":
+            case "cifar10-dvs":
+            {
+                if (frames < 1)
+                    throw new UsageException($"--dataset {name}: event data needs --frames T");
+                // Integrated frames are cached beside the data, keyed by file and settings.
+                var cache = new FrameCache(Path.Combine(dir, ".frames-cache"));
+                Func<bool, EventFrameDataset> load = name switch
+                {
+                    "nmnist" => train => EventDatasets.NMnist(dir, train, frames, split, cache),
+                    "dvs-gesture" => train =>
+                        EventDatasets.DvsGesture(dir, train, frames, split, cache),
+                    _ => train => EventDatasets.Cifar10Dvs(dir, train, frames, split, cache),
+                };
+                return (load(true), load(false));
+            }
             default:
                 throw new UsageException(
                     $"--dataset: unknown dataset '{name}'; expected one of {string.Join(", ", Names)}"
@@ -83,6 +112,31 @@ public static class Datasets
     }
 
     /// <summary>The test split only (for <c>spike eval</c>).</summary>
-    public static IDataset LoadTest(string name, string dir, int imageSize = 224) =>
-        Load(name, dir, imageSize).Test;
+    public static IDataset LoadTest(
+        string name,
+        string dir,
+        int imageSize = 224,
+        int frames = 0,
+        FrameSplit split = FrameSplit.Number
+    ) => Load(name, dir, imageSize, frames, split).Test;
+}
+
+/// <summary>The frame settings of an event dataset in <c>spike train</c>.</summary>
+public sealed record FrameOptions(int Frames, FrameSplit Split)
+{
+    /// <summary>Null for image datasets; for event datasets T from --frames (it sets the time steps).</summary>
+    public static FrameOptions? From(string dataset, int? frames, string split)
+    {
+        if (!Datasets.IsEvent(dataset))
+        {
+            if (frames is not null)
+                throw new UsageException(
+                    $"--frames applies to the event datasets (nmnist, dvs-gesture, cifar10-dvs), not '{dataset}'"
+                );
+            return null;
+        }
+        if (frames is not { } f)
+            throw new UsageException($"--dataset {dataset}: event data needs --frames T");
+        return new FrameOptions(f, split == "time" ? FrameSplit.Time : FrameSplit.Number);
+    }
 }

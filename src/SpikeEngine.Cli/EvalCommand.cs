@@ -36,7 +36,7 @@ public static class EvalCommand
         }.Check(v => v >= 0 && v <= 64, "must be in [0, 64]");
         var cmd = new Command(
             "eval",
-            $"Evaluate a checkpoint on the test split of its dataset (top-1, top-5 when > 5 classes). {Spike.ExitCodes}"
+            "Evaluate a checkpoint on the test split of its dataset (top-1, top-5 when > 5 classes)."
         );
         foreach (var o in new Option[] { checkpoint, data, batch, json, workers })
             cmd.Options.Add(o);
@@ -57,13 +57,24 @@ public static class EvalCommand
             var input = new SampleShape(dims[0], dims[1], dims[2]);
             int classes = int.Parse(Get("num_classes"), CultureInfo.InvariantCulture);
             int t = int.Parse(Get("T"), CultureInfo.InvariantCulture);
-            var test = Datasets.LoadTest(Get("dataset"), r.GetValue(data)!, input.Height);
+            var framesRun = run.TryGetValue("frames", out var fr)
+                ? int.Parse(fr, CultureInfo.InvariantCulture)
+                : 0;
+            var test = Datasets.LoadTest(
+                Get("dataset"),
+                r.GetValue(data)!,
+                input.Height,
+                framesRun,
+                run.GetValueOrDefault("split") == "time" ? FrameSplit.Time : FrameSplit.Number
+            );
+            NirCommand.EnsureModel(Get("model"));
             using var net = ModelCatalog.Create(Get("model"), classes, input, 0);
             Trainer.LoadWeights(net, ckpt.Model, ckpt.SidecarPath);
             ISpikeEncoder encoder =
-                run.GetValueOrDefault("encoder") == "poisson"
+                run.GetValueOrDefault("encoder") == "frames" ? new FrameEncoder()
+                : run.GetValueOrDefault("encoder") == "poisson"
                     ? new PoissonEncoder(ulong.Parse(Get("seed"), CultureInfo.InvariantCulture))
-                    : new DirectEncoder();
+                : new DirectEncoder();
             var result = Trainer.Evaluate(
                 net,
                 test,

@@ -13,7 +13,7 @@ public static class InfoCommand
     {
         var cmd = new Command(
             "info",
-            $"Show the version, the devices found and the native libraries (found where, or why not). {Spike.ExitCodes}"
+            "Show the version, the devices found and the native libraries (found where, or why not)."
         );
         cmd.SetAction(_ =>
         {
@@ -38,6 +38,7 @@ public static class InfoCommand
         };
         yield return "native libraries:";
         yield return $"  BLAS: {Blas.Status}";
+        yield return $"  oneDNN: {CpuBackend.ConvolutionPath}";
         yield return CudaEmulationLibrary.IsLoadable
             ? $"  CUDA emulation: found {CudaEmulationLibrary.Path} (used with {CudaRuntime.EmulateVariable}=1)"
             : $"  CUDA emulation: not found: {CudaEmulationLibrary.UnavailableReason}";

@@ -44,7 +44,7 @@ public static class ModelsCommand
         }.Check(v => v >= 1, "must be at least 1");
         var cmd = new Command(
             "models",
-            $"List every model with its size and training memory estimate. {Spike.ExitCodes}"
+            "List every model with its size and training memory estimate."
         );
         foreach (var o in new Option[] { json, classes, input, stem, t, batch })
             cmd.Options.Add(o);

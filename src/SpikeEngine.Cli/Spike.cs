@@ -31,7 +31,7 @@ public static class Spike
     public static RootCommand Build(TextWriter stdout)
     {
         var root = new RootCommand(
-            $"spike {Version}: train and evaluate spiking neural networks with SpikeEngine. {ExitCodes}"
+            $"spike {Version}: train and evaluate spiking neural networks with SpikeEngine. {ExitCodes} 'spike COMMAND --help' describes each command."
         );
         root.Options.Add(Verbose);
         root.Subcommands.Add(TrainCommand.Build(stdout));
@@ -39,6 +39,8 @@ public static class Spike
         root.Subcommands.Add(InfoCommand.Build(stdout));
         root.Subcommands.Add(ModelsCommand.Build(stdout));
         root.Subcommands.Add(BenchCommand.Build(stdout));
+        root.Subcommands.Add(NirCommand.Build(stdout));
+        root.Subcommands.Add(DataCommand.Build(stdout));
         return root;
     }
 
@@ -48,7 +50,7 @@ public static class Spike
         if (args.Length == 0)
         {
             stderr.WriteLine(
-                "spike: a command is required: train, eval, models, info (see 'spike --help')"
+                "spike: a command is required: train, eval, models, info, bench (see 'spike --help')"
             );
             return UsageError;
         }
@@ -74,7 +76,7 @@ public static class Spike
         )
         {
             stderr.WriteLine(
-                "spike: a command is required: train, eval, models, info (see 'spike --help')"
+                "spike: a command is required: train, eval, models, info, bench (see 'spike --help')"
             );
             return UsageError;
         }

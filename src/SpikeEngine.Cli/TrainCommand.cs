@@ -19,7 +19,8 @@ public static class TrainCommand
         };
         var dataset = new Option<string>("--dataset")
         {
-            Description = "mnist, fashion-mnist, cifar10, cifar100 or imagefolder.",
+            Description =
+                "mnist, fashion-mnist, cifar10, cifar100, imagefolder, or the event datasets nmnist, dvs-gesture, cifar10-dvs (with --frames).",
             Required = true,
         };
         dataset.AcceptOnlyFromAmong(Datasets.Names);
@@ -110,10 +111,10 @@ public static class TrainCommand
         };
         encoder.AcceptOnlyFromAmong("direct", "poisson");
         var device = DeviceOptions.Create();
-        var outDir = new Option<string>("--out")
+        var outDir = new Option<string?>("--out")
         {
-            Description = "Run folder: checkpoints/, metrics.jsonl, curves.png.",
-            Required = true,
+            Description =
+                "Run folder: checkpoints/, metrics.jsonl, curves.png (default: a fresh runs/<model>-<dataset>-<n>).",
         };
         var resume = new Option<bool>("--resume")
         {
@@ -156,6 +157,17 @@ public static class TrainCommand
             DefaultValueFactory = _ => "lean",
         };
         memory.AcceptOnlyFromAmong("lean", "standard");
+        var frames = new Option<int?>("--frames")
+        {
+            Description = "Event datasets: frames per sample T (sets --T).",
+        }.Check(v => v is null || v >= 1, "must be at least 1");
+        var split = new Option<string>("--split")
+        {
+            Description =
+                "Event datasets: split a recording into frames by event number or by time.",
+            DefaultValueFactory = _ => "number",
+        };
+        split.AcceptOnlyFromAmong("number", "time");
         var stopAfter = new Option<long>("--stop-after-steps")
         {
             Description = "Stop after this many global steps (time-boxed runs, tests).",
@@ -164,7 +176,7 @@ public static class TrainCommand
 
         var cmd = new Command(
             "train",
-            $"Train a model; writes checkpoints (safetensors + JSON sidecar), metrics.jsonl and curves.png to --out. {Spike.ExitCodes}"
+            "Train a model; writes checkpoints (safetensors + JSON sidecar), metrics.jsonl and curves.png to --out."
         );
         foreach (
             var o in new Option[]
@@ -197,6 +209,8 @@ public static class TrainCommand
                 workers,
                 imageSize,
                 memory,
+                frames,
+                split,
                 stopAfter,
             }
         )
@@ -211,20 +225,39 @@ public static class TrainCommand
             ModelEntry entry;
             try
             {
+                NirCommand.EnsureModel(modelName);
                 entry = ModelCatalog.Find(modelName);
             }
             catch (ArgumentException e)
             {
                 throw new UsageException(e.Message);
             }
+            var resumeLatest = r.GetValue(resume);
+            var outPath = r.GetValue(outDir);
+            if (outPath is null && resumeLatest)
+                throw new UsageException(
+                    "--resume: continues the run in --out, so --out is required"
+                );
             var dsName = r.GetValue(dataset)!;
-            var (train, test) = Datasets.Load(dsName, r.GetValue(data)!, r.GetValue(imageSize));
+            var events = FrameOptions.From(dsName, r.GetValue(frames), r.GetValue(split)!);
+            var (train, test) = Datasets.Load(
+                dsName,
+                r.GetValue(data)!,
+                r.GetValue(imageSize),
+                events?.Frames ?? 0,
+                events?.Split ?? FrameSplit.Number
+            );
             var seedValue = r.GetValue(seed);
+            var freshFolder = outPath is null;
+            outPath ??= RunFolder.Next("runs", modelName, dsName);
+            var stepShape = events is not null
+                ? new FrameEncoder().StepShape(train.Shape, events.Frames)
+                : train.Shape;
             var options = new TrainerOptions
             {
                 Epochs = r.GetValue(epochs),
                 BatchSize = r.GetValue(batch),
-                TimeSteps = r.GetValue(t),
+                TimeSteps = events?.Frames ?? r.GetValue(t),
                 LearningRate = r.GetValue(lr),
                 Optimizer = r.GetValue(optimizer)!,
                 WeightDecay = r.GetValue(wd),
@@ -238,36 +271,41 @@ public static class TrainCommand
                 NonFinite =
                     r.GetValue(nonfinite) == "skip" ? NonFinitePolicy.Skip : NonFinitePolicy.Stop,
                 Seed = seedValue,
-                OutputDirectory = r.GetValue(outDir)!,
+                OutputDirectory = outPath,
                 Keep = r.GetValue(keep),
                 CheckpointEvery = r.GetValue(every),
                 StopAfterSteps = r.GetValue(stopAfter),
                 Encoder =
-                    r.GetValue(encoder) == "poisson"
-                        ? new PoissonEncoder(seedValue)
-                        : new DirectEncoder(),
+                    events is not null ? new FrameEncoder()
+                    : r.GetValue(encoder) == "poisson" ? new PoissonEncoder(seedValue)
+                    : new DirectEncoder(),
                 Workers = r.GetValue(workers),
                 Device = dev,
                 Run = new Dictionary<string, string>
                 {
                     ["dataset"] = dsName,
                     ["num_classes"] = train.NumClasses.ToString(CultureInfo.InvariantCulture),
-                    ["input"] = $"{train.Shape.Channels}x{train.Shape.Height}x{train.Shape.Width}",
-                    ["encoder"] = r.GetValue(encoder)!,
+                    ["input"] = $"{stepShape.Channels}x{stepShape.Height}x{stepShape.Width}",
+                    ["encoder"] = events is not null ? "frames" : r.GetValue(encoder)!,
                     ["seed"] = seedValue.ToString(CultureInfo.InvariantCulture),
                     ["memory"] = r.GetValue(memory)!,
                 },
             };
-            using var net = entry.Create(train.NumClasses, train.Shape, seedValue);
+            if (events is not null)
+            {
+                options.Run["frames"] = events.Frames.ToString(CultureInfo.InvariantCulture);
+                options.Run["split"] = r.GetValue(split)!;
+            }
+            using var net = entry.Create(train.NumClasses, stepShape, seedValue);
             (
                 r.GetValue(memory) == "standard" ? MemoryOptions.Standard : MemoryOptions.Lean
             ).ApplyTo(net.Module);
             var view = new ProgressView(stdout, ProgressView.TerminalAttached(stdout));
             view.Message(
-                $"spike train: {net.Name} ({net.Module.ParameterCount():N0} parameters) on {dsName} ({train.Count} train / {test.Count} test), T={options.TimeSteps}, batch {options.BatchSize}, {options.Optimizer} lr {options.LearningRate}, {options.Epochs} epochs, {dev}, memory {r.GetValue(memory)}, out {options.OutputDirectory}"
+                $"spike train: {net.Name} ({net.Module.ParameterCount():N0} parameters) on {dsName} ({train.Count} train / {test.Count} test), T={options.TimeSteps}, batch {options.BatchSize}, {options.Optimizer} lr {options.LearningRate}, {options.Epochs} epochs, {dev}, memory {r.GetValue(memory)}, out {options.OutputDirectory}{(freshFolder ? " (a new run folder: no --out given)" : "")}"
             );
             var trainer = new Trainer(options) { OnStep = view.Step, OnEpoch = view.Epoch };
-            var resumeArg = r.GetValue(resume) ? "latest" : r.GetValue(resumeFrom);
+            var resumeArg = resumeLatest ? "latest" : r.GetValue(resumeFrom);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var result = view.Run(() => trainer.Run(net, train, test, resumeArg));
             var lastEpoch = result.Epochs.Count > 0 ? result.Epochs[^1] : null;

@@ -482,12 +482,13 @@ public sealed class Trainer
         ref float[]? host
     )
     {
-        var length = checked(t * n * sampleSize);
+        var step = encoder.StepShape(shape, t);
+        var length = checked(t * n * step.Size);
         if (host is null || host.Length < length)
             host = new float[length];
         var values = host.AsSpan(0, length);
         encoder.Encode(images, n, sampleSize, t, values, key);
-        var x = Tensor.Empty([t, n, shape.Channels, shape.Height, shape.Width], device);
+        var x = Tensor.Empty([t, n, step.Channels, step.Height, step.Width], device);
         x.CopyFrom(values);
         return x;
     }

@@ -240,7 +240,7 @@ public sealed unsafe class GpuTests
         dgs.CopyFrom<float>(gs);
         dgw.Clear();
 
-        var before = KernelLauncher.LaunchCount;
+        var before = KernelLauncher.ThreadLaunchCount;
         KernelLauncher.Launch(
             module.Function(fwdName),
             KernelLauncher.GridFor(M, 128),
@@ -291,7 +291,7 @@ public sealed unsafe class GpuTests
             c.VReset
         );
         rig.Synchronize();
-        Assert.Equal(before + 2, KernelLauncher.LaunchCount);
+        Assert.Equal(before + 2, KernelLauncher.ThreadLaunchCount);
         var registers = rig.Device is null
             ? ""
             : $", {module.Function(fwdName).Registers} registers";

@@ -13,7 +13,9 @@ namespace SpikeEngine.Cuda.Tests;
 /// {1, 2, 4, 8, 16} over 2^24 neurons with fp32 and bf16 state, as GB/s and as a fraction of the
 /// device-to-device copy bandwidth measured in the same run; then training-step throughput and
 /// peak device memory of danet-pre-resnet18 (cifar, T=4, batch 64) and danet-pre-resnet50
-/// (224 px, T=4, batch 32). Writes <c>kernel-bench.json</c> and <c>train-bench.json</c>.
+/// (224 px, T=4, batch 32). Writes <c>kernel-bench.json</c> and <c>train-bench.json</c>. Each
+/// asserts a bound: the LIF scan reaches <see cref="MinCopyRatio"/> of the copy bandwidth, and
+/// every training step runs (fits the device).
 /// </summary>
 public sealed class KernelBenchmarkRun
 {
@@ -178,7 +180,28 @@ public sealed class KernelBenchmarkRun
             ["lif"] = rows,
         };
         WriteJson(Path.Combine(dir, "kernel-bench.json"), doc);
+        // The bound: a fused scan streams its operands once, so it must reach a fair share of the
+        // copy bandwidth measured in the same run; below a quarter of it (uncoalesced access,
+        // a serialised launch) the kernel is broken, not merely slow.
+        var slow = rows.Where(r =>
+                (double)r["fwd_copy_ratio"] < MinCopyRatio
+                || (double)r["bwd_copy_ratio"] < MinCopyRatio
+            )
+            .Select(r =>
+                string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"{r["state"]} T={r["T"]}: fwd {(double)r["fwd_copy_ratio"]:F2}, bwd {(double)r["bwd_copy_ratio"]:F2} of copy"
+                )
+            )
+            .ToList();
+        Assert.True(
+            slow.Count == 0,
+            $"LIF scan below {MinCopyRatio} of copy bandwidth: {string.Join("; ", slow)}"
+        );
     }
+
+    /// <summary>Smallest accepted LIF forward or backward bandwidth, as a fraction of device-to-device copy.</summary>
+    public const double MinCopyRatio = 0.25;
 
     [Fact]
     public void Training_step_throughput_and_peak_memory()

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text.Json;
 using SpikeEngine.Cli;
+using SpikeEngine.Cpu;
 
 namespace SpikeEngine.Training.Tests;
 
@@ -136,16 +137,73 @@ public sealed class CliTests
         Assert.Contains("   at ", verbose.Err);
     }
 
+    [Fact]
+    public void HelpStatesTheExitCodesOnce()
+    {
+        var (code, output, _) = Spike("--help");
+        Assert.Equal(0, code);
+        var at = output.IndexOf(
+            "Exit codes: 0 success, 1 runtime failure",
+            StringComparison.Ordinal
+        );
+        Assert.True(at >= 0, output);
+        Assert.Equal(-1, output.IndexOf("Exit codes", at + 1, StringComparison.Ordinal));
+        Assert.Contains("bench", output);
+    }
+
     [Theory]
-    [InlineData]
     [InlineData("train")]
     [InlineData("eval")]
     [InlineData("info")]
-    public void HelpListsTheExitCodes(params string[] command)
+    [InlineData("models")]
+    [InlineData("bench")]
+    public void CommandHelpLeavesTheExitCodesToTheTopLevel(string command)
     {
-        var (code, output, _) = Spike([.. command, "--help"]);
+        var (code, output, _) = Spike(command, "--help");
         Assert.Equal(0, code);
-        Assert.Contains("Exit codes: 0 success, 1 runtime failure", output);
+        Assert.DoesNotContain("Exit codes", output);
+    }
+
+    [Fact]
+    public void RunFoldersAreFreshAndNumbered()
+    {
+        var root = Path.Combine(Temp.Dir(), "runs");
+        var first = RunFolder.Next(root, "danet-mnist", "mnist");
+        Assert.Equal(Path.Combine(root, "danet-mnist-mnist-0"), first);
+        Assert.True(Directory.Exists(first));
+        Assert.Equal(
+            Path.Combine(root, "danet-mnist-mnist-1"),
+            RunFolder.Next(root, "danet-mnist", "mnist")
+        );
+        // Numbering continues above the highest n, skips unrelated folders, and is per model and dataset.
+        Directory.CreateDirectory(Path.Combine(root, "danet-mnist-mnist-7"));
+        Directory.CreateDirectory(Path.Combine(root, "danet-mnist-mnist-old"));
+        Assert.Equal(
+            Path.Combine(root, "danet-mnist-mnist-8"),
+            RunFolder.Next(root, "danet-mnist", "mnist")
+        );
+        Assert.Equal(
+            Path.Combine(root, "danet-mnist-cifar10-0"),
+            RunFolder.Next(root, "danet-mnist", "cifar10")
+        );
+    }
+
+    [Fact]
+    public void ResumeWithoutOutIsAUsageError()
+    {
+        var (code, _, err) = Spike(
+            "train",
+            "--model",
+            "danet-mnist-tiny",
+            "--dataset",
+            "mnist",
+            "--data",
+            Temp.Dir(),
+            "--resume"
+        );
+        Assert.Equal(2, code);
+        Assert.Single(Lines(err));
+        Assert.Contains("--out", err);
     }
 
     [Fact]
@@ -156,6 +214,8 @@ public sealed class CliTests
         Assert.Contains("spike 0.", output);
         Assert.Contains("cpu:", output);
         Assert.Contains("BLAS:", output);
+        Assert.Contains("oneDNN:", output);
+        Assert.Contains(CpuBackend.ConvolutionPath, output);
     }
 
     internal static void WriteIdx(string dir, string stem, int count, int seed)

@@ -12,7 +12,7 @@ using SpikeEngine.Training.Checkpoints;
 namespace SpikeEngine.Training.Tests;
 
 /// <summary>
-/// Issue 5 item 7: the library projects pack into NuGet packages, and the README's C# example,
+/// The library projects pack into NuGet packages, and the README's C# example,
 /// compiled as a console program against those packages only, builds a DANet, trains two steps and
 /// saves it. The program is the code block between the README's <c>package-example</c> markers,
 /// so the README and this test cannot drift apart.
@@ -27,6 +27,7 @@ public sealed class PackageExampleTests
         "SpikeEngine.Models",
         "SpikeEngine.Data",
         "SpikeEngine.Training",
+        "SpikeEngine.Nir",
     ];
 
     private static readonly TimeSpan s_commandTimeout = TimeSpan.FromMinutes(8);

@@ -27,16 +27,33 @@ public abstract class Node
     /// <summary>True once backward has run and the saved state was released.</summary>
     public bool IsReleased { get; private set; }
 
-    /// <summary>Bytes of memory held for backward.</summary>
-    public long SavedBytes => _saved.Sum(t => t.Storage.Bytes) + ExtraSavedBytes;
+    /// <summary>Bytes of memory held for backward (every saved tensor's storage).</summary>
+    public long SavedBytes => _saved.Sum(t => t.Storage.Bytes);
 
     /// <summary>The tensors kept by <see cref="Save"/> (until released).</summary>
     internal IReadOnlyList<Tensor> SavedTensors => _saved;
 
-    internal long ExtraBytes => ExtraSavedBytes;
+    /// <summary>
+    /// Bytes this op holds for backward, for a <see cref="SavedBytesReport"/>: the storage of every
+    /// tensor kept by <see cref="Save"/>, each storage counted once across the graph through
+    /// <paramref name="ledger"/> (which also skips the parameters). Call it before backward.
+    /// </summary>
+    protected internal virtual long SavedBytesIn(StorageLedger ledger)
+    {
+        ArgumentNullException.ThrowIfNull(ledger);
+        long bytes = 0;
+        foreach (var t in _saved)
+            bytes += ledger.Stored(t);
+        return bytes;
+    }
 
-    /// <summary>Bytes held outside <see cref="Save"/> (for nodes that keep raw buffers).</summary>
-    protected virtual long ExtraSavedBytes => 0;
+    /// <summary>
+    /// Bytes the generic layout would hold for the same op: PyTorch eager with a fused multi-step
+    /// neuron that keeps H only (SpikingJelly's cupy/triton kernels), every tensor float32
+    /// (<c>docs/memory.md</c>, "The generic layout"). Ops that keep what PyTorch keeps need not
+    /// override it: the default is what this op holds (<see cref="SavedBytesIn"/>).
+    /// </summary>
+    protected internal virtual long GenericBytesIn(StorageLedger ledger) => SavedBytesIn(ledger);
 
     /// <summary>Keeps <paramref name="t"/> for backward, sharing its storage.</summary>
     protected Tensor Save(Tensor t)
@@ -59,12 +76,8 @@ public abstract class Node
         foreach (var t in _saved)
             t.Dispose();
         _saved.Clear();
-        ReleaseExtra();
         IsReleased = true;
     }
-
-    /// <summary>Releases buffers held outside <see cref="Save"/>.</summary>
-    protected virtual void ReleaseExtra() { }
 
     internal static bool NeedsGrad(params Tensor?[] inputs)
     {

@@ -9,18 +9,12 @@ public sealed record SavedBytesRow(string Layer, string Ops, long SavedBytes, lo
 
 /// <summary>
 /// What a recorded graph holds for backward, per layer and in total, beside what the generic layout
-/// (PyTorch eager + SpikingJelly's fused neuron, all float32) would hold for the same ops:
-/// <list type="bullet">
-/// <item><c>conv2d</c>, <c>linear</c>: the input, 4 B per element;</item>
-/// <item><c>batch_norm</c>: the input (the conv output), 4 B per element;</item>
-/// <item><c>neuron_scan</c>: the input X (the BN output) and H, 4 B each per element;</item>
-/// <item><c>bn_neuron_scan</c> (the fused unit): BN input, BN output and H, 4 B each;</item>
-/// <item><c>conv_bn</c> (BN recomputing its input): the conv input and the conv output, 4 B each;</item>
-/// <item><c>max_pool2d</c>: the input (4 B) and int64 indices (8 B per output element);</item>
-/// <item>every other op: what the engine saves.</item>
-/// </list>
-/// A tensor saved by several nodes (the same storage) counts once on each side; parameters count
-/// on neither side (they exist anyway). The spikes of a neuron are counted where a conv saves them.
+/// (PyTorch eager with a fused multi-step neuron that keeps H only, all float32) would hold for the
+/// same ops. Each op states both figures itself (<see cref="Node.SavedBytesIn"/>,
+/// <see cref="Node.GenericBytesIn"/>); the report sums them, counting a storage once on each side and
+/// the parameters on neither (they exist anyway). For a conv–BN–neuron unit the generic layout keeps
+/// 12 B per neuron element: the conv input (the previous neuron's spikes), the BN input (the conv
+/// output) and H. The accounting is in <c>docs/memory.md</c>.
 /// </summary>
 public sealed class SavedBytesReport
 {
@@ -57,12 +51,9 @@ public sealed class SavedBytesReport
         ArgumentNullException.ThrowIfNull(recorder);
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(ownerName);
-        var paramStorages = new HashSet<Storage>(
-            parameters.Select(p => p.Storage),
-            ReferenceEqualityComparer.Instance
-        );
-        var engineSeen = new HashSet<Storage>(ReferenceEqualityComparer.Instance);
-        var genericSeen = new HashSet<Storage>(ReferenceEqualityComparer.Instance);
+        var parameterList = parameters.ToList();
+        var engine = new StorageLedger(parameterList);
+        var generic = new StorageLedger(parameterList);
         var order = new List<string>();
         var rows = new Dictionary<string, (List<string> Ops, long Saved, long Generic)>();
         for (var i = 0; i < recorder.Nodes.Count; i++)
@@ -76,15 +67,8 @@ public sealed class SavedBytesReport
             }
             if (!row.Ops.Contains(node.Name))
                 row.Ops.Add(node.Name);
-            long saved = 0;
-            foreach (var t in node.SavedTensors)
-            {
-                if (!paramStorages.Contains(t.Storage) && engineSeen.Add(t.Storage))
-                    saved += t.Storage.Bytes;
-            }
-            saved += node.ExtraBytes;
-            row.Saved += saved;
-            row.Generic += Generic(node, saved, genericSeen);
+            row.Saved += node.SavedBytesIn(engine);
+            row.Generic += node.GenericBytesIn(generic);
             rows[name] = row;
         }
         return new SavedBytesReport([
@@ -95,24 +79,5 @@ public sealed class SavedBytesReport
                 rows[n].Generic
             )),
         ]);
-    }
-
-    private static long Generic(Node node, long engineBytes, HashSet<Storage> seen)
-    {
-        long Input(int i)
-        {
-            var t = node.Inputs[i];
-            return t is not null && seen.Add(t.Storage) ? 4 * t.Numel : 0;
-        }
-        var x = node.Inputs.Length > 0 ? node.Inputs[0] : null;
-        return node.Name switch
-        {
-            "conv2d" or "linear" or "batch_norm" => Input(0),
-            "neuron_scan" => Input(0) + 4 * x!.Numel,
-            "bn_neuron_scan" => Input(0) + 8 * x!.Numel,
-            "max_pool2d" => Input(0) + 8 * node.SavedTensors.Sum(t => t.Numel),
-            "conv_bn" => Input(0) + 4 * ((Ops.ConvBnNode)node).OutputElements,
-            _ => engineBytes,
-        };
     }
 }

@@ -241,7 +241,7 @@ public interface IBackend
 
     // -- neurons --------------------------------------------------------------------------
     /// <summary>
-    /// Fused IF/LIF/PLIF scan over time (ARCHITECTURE.md section 4): x (T, M); v0 (M) or null for
+    /// Fused IF/LIF/PLIF scan over time (docs/neurons.md, "Equations"): x (T, M); v0 (M) or null for
     /// the rest state <see cref="NeuronSpec.Rest"/>; w (1) PLIF's weight (k = sigmoid(w)), else null.
     /// Writes spikes (T, M), the saved state h (T, M; null: not kept), vLast (M), and the number of
     /// spikes into spikeCount (int32 [1]) when given. A float32 h holds the pre-spike membrane H; a

@@ -43,7 +43,7 @@ public interface ISurrogate
 
 /// <summary>
 /// Parameters of the fused neuron scan (<see cref="IBackend.NeuronForward"/>): the equations are in
-/// ARCHITECTURE.md section 4 (SpikingJelly semantics).
+/// docs/neurons.md, "Equations" (SpikingJelly semantics).
 /// </summary>
 /// <param name="Kind">IF, LIF or PLIF.</param>
 /// <param name="K">1/tau for LIF (ignored for IF; PLIF takes <c>sigmoid(w)</c> from its weight tensor).</param>

@@ -25,15 +25,57 @@ public sealed partial class CpuBackend
         );
     }
 
+    /// <summary>
+    /// Which dense convolution path runs (oneDNN, or im2col + GEMM and why) and how the
+    /// event-driven path is chosen; <c>spike info</c> prints it.
+    /// </summary>
+    public static string ConvolutionPath
+    {
+        get
+        {
+            var dense =
+                DnnlConv.Active ? Dnnl.Status
+                : Dnnl.IsAvailable ? "found but disabled; convolutions use im2col + GEMM"
+                : Dnnl.Status;
+            var t = SpikeConv.DensityThreshold;
+            var sparse =
+                double.IsNaN(t)
+                    ? "event-driven path chosen by measurement per (shape, density bucket)"
+                : t < 0 ? "event-driven path off"
+                : t > 1 ? "event-driven path always"
+                : $"event-driven path below density {t}";
+            return $"{dense}; {sparse}";
+        }
+    }
+
+    /// <summary>True when oneDNN was found (<c>libdnnl2</c>).</summary>
+    public static bool OneDnnAvailable => Dnnl.IsAvailable;
+
+    /// <summary>
+    /// Whether dense convolutions run on oneDNN (default: when it is available) or on im2col +
+    /// GEMM (benchmarks switch it).
+    /// </summary>
+    public static bool UseOneDnn
+    {
+        get => Dnnl.Enabled;
+        set =>
+            Dnnl.Enabled =
+                !value || Dnnl.IsAvailable
+                    ? value
+                    : throw new InvalidOperationException($"UseOneDnn: {Dnnl.Status}");
+    }
+
     /// <summary>Convolutions that took the event-driven path (forward and weight gradient).</summary>
     public static long EventDrivenConvCalls => Interlocked.Read(ref s_eventDrivenCalls);
 
     private static long s_eventDrivenCalls;
 
     /// <summary>
-    /// Input density (fraction of non-zeros) below which convolutions take the event-driven path;
-    /// negative disables it, above 1 forces it. Default 0.15 (below the measured crossover of forward + weight gradient with the OpenBLAS dense path, docs/architecture.md), or <c>SPIKEENGINE_SPARSE_CONV</c>
-    /// (<c>off</c>, <c>on</c>, <c>auto</c> or a number).
+    /// When the event-driven path runs: negative never, above 1 always, a density in (0, 1] below
+    /// it, NaN (the default, <c>SPIKEENGINE_SPARSE_CONV=auto</c>) by measurement: the first time
+    /// a (geometry, pass, density bucket) is seen both paths are timed and the faster one is kept
+    /// (<see cref="ConvPathChoice"/>). <c>SPIKEENGINE_SPARSE_CONV</c>: <c>off</c>, <c>on</c>,
+    /// <c>auto</c> or a density.
     /// </summary>
     public static double EventDrivenDensityThreshold
     {
@@ -41,18 +83,59 @@ public sealed partial class CpuBackend
         set => SpikeConv.DensityThreshold = value;
     }
 
-    // The event-driven path wins when the input is sparse (spikes); the density scan is one cheap pass.
-    private static bool UseEventDriven(Tensor x, bool? force)
+    /// <summary>The measured choices between the dense and the event-driven convolution.</summary>
+    internal static MeasuredChoice<(ConvGeometry, DnnlConv.Pass, int)> ConvPathChoice { get; } =
+        new();
+
+    /// <summary>Densities at or above this never try the event-driven path (it cannot win there).</summary>
+    internal const double MeasuredDensityCap = 0.4;
+
+    /// <summary>Width of one density bucket of the measured choice.</summary>
+    internal const double DensityBucket = 0.05;
+
+    // Runs the dense or the event-driven pass: as forced, by a fixed threshold, or by the
+    // measured choice for this geometry, pass and density bucket.
+    private static void RunConvPass(
+        Tensor x,
+        in ConvGeometry g,
+        DnnlConv.Pass pass,
+        bool? force,
+        Action dense,
+        Action eventDriven
+    )
     {
-        var use =
-            force
-            ?? (
-                SpikeConv.DensityThreshold > 0
-                && SpikeConv.Density(x.Span()) < SpikeConv.DensityThreshold
-            );
+        var threshold = SpikeConv.DensityThreshold;
+        bool use;
+        if (force is { } f)
+            use = f;
+        else if (threshold < 0)
+            use = false;
+        else if (threshold > 1)
+            use = true;
+        else
+        {
+            var density = SpikeConv.Density(x.Span());
+            if (!double.IsNaN(threshold))
+                use = density < threshold;
+            else if (density >= MeasuredDensityCap)
+                use = false;
+            else
+            {
+                if (DnnlConv.Active)
+                    DnnlConv.Implementation(g, pass); // plan created before it is timed
+                var key = (g, pass, (int)(density / DensityBucket));
+                if (ConvPathChoice.Run(key, dense, eventDriven))
+                    Interlocked.Increment(ref s_eventDrivenCalls);
+                return;
+            }
+        }
         if (use)
+        {
             Interlocked.Increment(ref s_eventDrivenCalls);
-        return use;
+            eventDriven();
+        }
+        else
+            dense();
     }
 
     public void Conv2dForward(Tensor x, Tensor w, Tensor y, in ConvGeometry g) =>
@@ -61,11 +144,38 @@ public sealed partial class CpuBackend
     /// <summary>Forward with the path chosen (<paramref name="eventDriven"/>) or automatic (null).</summary>
     internal void Conv2dForward(Tensor x, Tensor w, Tensor y, in ConvGeometry g, bool? eventDriven)
     {
-        if (UseEventDriven(x, eventDriven))
-        {
-            EventDrivenForward(x, w, y, g);
-            return;
-        }
+        using var profile = OpProfile.Time(OpKind.ConvForward);
+        var geo = g;
+        RunConvPass(
+            x,
+            g,
+            DnnlConv.Pass.Forward,
+            eventDriven,
+            () => DenseForward(x, w, y, geo),
+            () => EventDrivenForward(x, w, y, geo)
+        );
+    }
+
+    // oneDNN when it is loaded and enabled, else im2col + GEMM.
+    private static void DenseForward(Tensor x, Tensor w, Tensor y, in ConvGeometry g)
+    {
+        if (DnnlConv.Active)
+            DnnlConv.Forward(
+                ArrayOf(x),
+                (int)x.Offset,
+                ArrayOf(w),
+                (int)w.Offset,
+                ArrayOf(y),
+                (int)y.Offset,
+                g
+            );
+        else
+            Im2ColForward(x, w, y, g);
+    }
+
+    /// <summary>The im2col + GEMM forward (the fallback without oneDNN).</summary>
+    internal static void Im2ColForward(Tensor x, Tensor w, Tensor y, in ConvGeometry g)
+    {
         var geo = g;
         var xa = ArrayOf(x);
         var wa = ArrayOf(w);
@@ -112,6 +222,24 @@ public sealed partial class CpuBackend
     }
 
     public void Conv2dBackwardData(Tensor gy, Tensor w, Tensor gx, in ConvGeometry g)
+    {
+        using var profile = OpProfile.Time(OpKind.ConvBackwardData);
+        if (DnnlConv.Active)
+            DnnlConv.BackwardData(
+                ArrayOf(gy),
+                (int)gy.Offset,
+                ArrayOf(w),
+                (int)w.Offset,
+                ArrayOf(gx),
+                (int)gx.Offset,
+                g
+            );
+        else
+            Im2ColBackwardData(gy, w, gx, g);
+    }
+
+    /// <summary>The im2col + GEMM data gradient (the fallback without oneDNN).</summary>
+    internal static void Im2ColBackwardData(Tensor gy, Tensor w, Tensor gx, in ConvGeometry g)
     {
         var geo = g;
         var ga = ArrayOf(gy);
@@ -172,11 +300,37 @@ public sealed partial class CpuBackend
         bool? eventDriven
     )
     {
-        if (UseEventDriven(x, eventDriven))
-        {
-            EventDrivenFilter(x, gy, gw, g);
-            return;
-        }
+        using var profile = OpProfile.Time(OpKind.ConvBackwardWeights);
+        var geo = g;
+        RunConvPass(
+            x,
+            g,
+            DnnlConv.Pass.BackwardWeights,
+            eventDriven,
+            () => DenseFilter(x, gy, gw, geo),
+            () => EventDrivenFilter(x, gy, gw, geo)
+        );
+    }
+
+    private static void DenseFilter(Tensor x, Tensor gy, Tensor gw, in ConvGeometry g)
+    {
+        if (DnnlConv.Active)
+            DnnlConv.BackwardWeights(
+                ArrayOf(x),
+                (int)x.Offset,
+                ArrayOf(gy),
+                (int)gy.Offset,
+                ArrayOf(gw),
+                (int)gw.Offset,
+                g
+            );
+        else
+            Im2ColBackwardFilter(x, gy, gw, g);
+    }
+
+    /// <summary>The im2col + GEMM weight gradient (the fallback without oneDNN).</summary>
+    internal static void Im2ColBackwardFilter(Tensor x, Tensor gy, Tensor gw, in ConvGeometry g)
+    {
         var geo = g;
         var xa = ArrayOf(x);
         var ga = ArrayOf(gy);
@@ -248,7 +402,7 @@ public sealed partial class CpuBackend
             g.N,
             (_, s, e) =>
             {
-                var scratch = new SpikeConv.ForwardScratch(geo);
+                var scratch = SpikeConv.ForwardScratchFor(geo);
                 for (var i = s; i < e; i++)
                     SpikeConv.ForwardSample(
                         new ReadOnlySpan<float>(xa, xo + i * inPlane, inPlane),
@@ -280,8 +434,9 @@ public sealed partial class CpuBackend
             g.N,
             (wi, s, e) =>
             {
-                var acc = partials[wi] = new float[wn];
-                var scratch = new SpikeConv.FilterScratch(geo);
+                var acc = partials[wi] = ArrayPool<float>.Shared.Rent(wn);
+                Array.Clear(acc, 0, wn);
+                var scratch = SpikeConv.FilterScratchFor(geo);
                 for (var i = s; i < e; i++)
                     SpikeConv.FilterSample(
                         new ReadOnlySpan<float>(xa, xo + i * inPlane, inPlane),
@@ -293,15 +448,20 @@ public sealed partial class CpuBackend
             }
         );
         // Σ partials ([C·KH·KW, Kp]) then transpose into gw ([K, C·KH·KW]).
-        var sum = partials.First(p => p is not null);
+        var sum = partials.First(p => p is not null).AsSpan(0, wn);
         foreach (var p in partials)
         {
-            if (p is not null && !ReferenceEquals(p, sum))
-                TensorPrimitives.Add(sum, p, sum);
+            if (p is not null && p.AsSpan(0, wn) != sum)
+                TensorPrimitives.Add(sum, p.AsSpan(0, wn), sum);
         }
         var dst = gw.Span();
         for (var j = 0; j < ckk; j++)
         for (var k = 0; k < geo.K; k++)
             dst[k * ckk + j] = sum[j * kp + k];
+        foreach (var p in partials)
+        {
+            if (p is not null)
+                ArrayPool<float>.Shared.Return(p);
+        }
     }
 }

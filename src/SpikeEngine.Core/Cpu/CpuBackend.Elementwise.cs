@@ -9,6 +9,7 @@ public sealed partial class CpuBackend
 
     public void Fill(Tensor y, float value)
     {
+        using var profile = OpProfile.Time(OpKind.Elementwise);
         if (y.DType == DType.Float32)
             y.Span().Fill(value);
         else if (y.DType == DType.Int32)
@@ -19,6 +20,7 @@ public sealed partial class CpuBackend
 
     public void Unary(UnaryOp op, Tensor x, Tensor y)
     {
+        using var profile = OpProfile.Time(OpKind.Elementwise);
         var xa = ArrayOf(x);
         var ya = ArrayOf(y);
         int xo = (int)x.Offset,
@@ -71,6 +73,7 @@ public sealed partial class CpuBackend
 
     public void UnaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor gy, Tensor gx)
     {
+        using var profile = OpProfile.Time(OpKind.Elementwise);
         var xa = ArrayOf(x);
         var ya = ArrayOf(y);
         var ga = ArrayOf(gy);
@@ -134,6 +137,7 @@ public sealed partial class CpuBackend
 
     public void Binary(BinaryOp op, Tensor a, Tensor b, Tensor y)
     {
+        using var profile = OpProfile.Time(OpKind.Elementwise);
         var aa = ArrayOf(a);
         var ba = ArrayOf(b);
         var ya = ArrayOf(y);
@@ -176,6 +180,7 @@ public sealed partial class CpuBackend
 
     public void Scalar(ScalarOp op, Tensor x, float v, Tensor y)
     {
+        using var profile = OpProfile.Time(OpKind.Elementwise);
         var xa = ArrayOf(x);
         var ya = ArrayOf(y);
         int xo = (int)x.Offset,
@@ -215,6 +220,7 @@ public sealed partial class CpuBackend
 
     public void Axpy(float alpha, Tensor x, Tensor y)
     {
+        using var profile = OpProfile.Time(OpKind.Elementwise);
         var xa = ArrayOf(x);
         var ya = ArrayOf(y);
         int xo = (int)x.Offset,
@@ -235,6 +241,7 @@ public sealed partial class CpuBackend
 
     public void AddN(ReadOnlySpan<Tensor> xs, Tensor y)
     {
+        using var profile = OpProfile.Time(OpKind.Elementwise);
         var arrays = new float[xs.Length][];
         var offsets = new int[xs.Length];
         for (var i = 0; i < xs.Length; i++)
@@ -279,6 +286,7 @@ public sealed partial class CpuBackend
         Tensor y
     )
     {
+        using var profile = OpProfile.Time(OpKind.BatchNorm);
         var xa = ArrayOf(x);
         var ya = ArrayOf(y);
         int xo = (int)x.Offset,
@@ -314,6 +322,7 @@ public sealed partial class CpuBackend
 
     public void Sum(Tensor x, int outer, int reduce, int inner, Tensor y)
     {
+        using var profile = OpProfile.Time(OpKind.Elementwise);
         var xa = ArrayOf(x);
         var ya = ArrayOf(y);
         int xo = (int)x.Offset,
@@ -367,6 +376,7 @@ public sealed partial class CpuBackend
 
     public void Expand(Tensor x, int outer, int reduce, int inner, Tensor y)
     {
+        using var profile = OpProfile.Time(OpKind.Elementwise);
         var xa = ArrayOf(x);
         var ya = ArrayOf(y);
         int xo = (int)x.Offset,

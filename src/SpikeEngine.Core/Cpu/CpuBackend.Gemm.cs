@@ -15,6 +15,7 @@ public sealed partial class CpuBackend
         Tensor c
     )
     {
+        using var profile = OpProfile.Time(OpKind.Gemm);
         var aa = ArrayOf(a);
         var ba = ArrayOf(b);
         var ca = ArrayOf(c);

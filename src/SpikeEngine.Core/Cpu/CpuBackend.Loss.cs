@@ -10,6 +10,7 @@ public sealed partial class CpuBackend
         Tensor loss
     )
     {
+        using var profile = OpProfile.Time(OpKind.Loss);
         var k = logits.Size(1);
         var n = logits.Size(0);
         var z = logits.Span();
@@ -50,6 +51,7 @@ public sealed partial class CpuBackend
         Tensor gLogits
     )
     {
+        using var profile = OpProfile.Time(OpKind.Loss);
         var k = probs.Size(1);
         var n = probs.Size(0);
         var p = probs.Span();

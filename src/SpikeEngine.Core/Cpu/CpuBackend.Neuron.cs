@@ -15,6 +15,7 @@ public sealed partial class CpuBackend
         Tensor? spikeCount
     )
     {
+        using var profile = OpProfile.Time(OpKind.Neuron);
         if (spikeCount is not null)
             NeuronSpec.CheckSpikeCount("NeuronForward", x.Shape[0], x.Shape[1]);
         var k = NeuronK(spec, w);
@@ -47,6 +48,7 @@ public sealed partial class CpuBackend
         Tensor? gw
     )
     {
+        using var profile = OpProfile.Time(OpKind.Neuron);
         var k = NeuronK(spec, w);
         var dk = NeuronScan.Backward(
             spec,

@@ -20,6 +20,7 @@ public sealed partial class CpuBackend
         float eps
     )
     {
+        using var profile = OpProfile.Time(OpKind.BatchNorm);
         var xa = ArrayOf(x);
         var ya = ArrayOf(y);
         int xo = (int)x.Offset,
@@ -99,6 +100,7 @@ public sealed partial class CpuBackend
         int inner
     )
     {
+        using var profile = OpProfile.Time(OpKind.BatchNorm);
         var xa = ArrayOf(x);
         var ga = ArrayOf(gy);
         var oa = ArrayOf(gx);

@@ -19,6 +19,7 @@ public sealed partial class CpuBackend
         bool firstStep
     )
     {
+        using var profile = OpProfile.Time(OpKind.Optimizer);
         if (momentum != 0f && momentumBuffers is null)
             throw new ArgumentException(
                 $"SgdStep: momentum {momentum} needs momentum buffers",
@@ -54,6 +55,7 @@ public sealed partial class CpuBackend
         long step
     )
     {
+        using var profile = OpProfile.Time(OpKind.Optimizer);
         CheckLists("AdamWStep", parameters, grads, m, v);
         for (var i = 0; i < parameters.Count; i++)
         {
@@ -74,6 +76,7 @@ public sealed partial class CpuBackend
 
     public double SumOfSquares(IReadOnlyList<Tensor> xs)
     {
+        using var profile = OpProfile.Time(OpKind.Optimizer);
         ArgumentNullException.ThrowIfNull(xs);
         double s = 0;
         foreach (var x in xs)
@@ -96,6 +99,7 @@ public sealed partial class CpuBackend
 
     public void ScaleInPlace(IReadOnlyList<Tensor> xs, float scale)
     {
+        using var profile = OpProfile.Time(OpKind.Optimizer);
         ArgumentNullException.ThrowIfNull(xs);
         foreach (var x in xs)
         {

@@ -16,6 +16,7 @@ public sealed partial class CpuBackend
 
     public void MaxPool2dForward(Tensor x, Tensor y, Tensor argmax, in PoolGeometry g)
     {
+        using var profile = OpProfile.Time(OpKind.Pooling);
         var geo = g;
         var xa = ArrayOf(x);
         var ya = ArrayOf(y);
@@ -64,6 +65,7 @@ public sealed partial class CpuBackend
 
     public void MaxPool2dBackward(Tensor gy, Tensor argmax, Tensor gx, in PoolGeometry g)
     {
+        using var profile = OpProfile.Time(OpKind.Pooling);
         var geo = g;
         var ga = ArrayOf(gy);
         var xa = ArrayOf(gx);
@@ -95,6 +97,7 @@ public sealed partial class CpuBackend
 
     public void AvgPool2dForward(Tensor x, Tensor y, in PoolGeometry g)
     {
+        using var profile = OpProfile.Time(OpKind.Pooling);
         var geo = g;
         var xa = ArrayOf(x);
         var ya = ArrayOf(y);
@@ -133,6 +136,7 @@ public sealed partial class CpuBackend
 
     public void AvgPool2dBackward(Tensor gy, Tensor gx, in PoolGeometry g)
     {
+        using var profile = OpProfile.Time(OpKind.Pooling);
         var geo = g;
         var ga = ArrayOf(gy);
         var xa = ArrayOf(gx);
@@ -183,6 +187,7 @@ public sealed partial class CpuBackend
         int outW
     )
     {
+        using var profile = OpProfile.Time(OpKind.Pooling);
         var xa = ArrayOf(x);
         var ya = ArrayOf(y);
         int xo = (int)x.Offset,
@@ -220,6 +225,7 @@ public sealed partial class CpuBackend
         int outW
     )
     {
+        using var profile = OpProfile.Time(OpKind.Pooling);
         var ga = ArrayOf(gy);
         var xa = ArrayOf(gx);
         int go = (int)gy.Offset,

@@ -18,8 +18,11 @@ public sealed partial class CpuBackend : IBackend
 
     // -- memory ---------------------------------------------------------------------------
 
-    public Storage Allocate(DType dtype, long length, bool zero) =>
-        CpuAllocator.Allocate(dtype, length, zero);
+    public Storage Allocate(DType dtype, long length, bool zero)
+    {
+        using var profile = OpProfile.Time(OpKind.Allocation);
+        return CpuAllocator.Allocate(dtype, length, zero);
+    }
 
     public void CopyFromHost(ReadOnlySpan<float> src, Tensor dst)
     {
@@ -43,6 +46,7 @@ public sealed partial class CpuBackend : IBackend
 
     public void Convert(Tensor src, Tensor dst)
     {
+        using var profile = OpProfile.Time(OpKind.Elementwise);
         if (src.DType == dst.DType)
         {
             CopyRaw(src, dst);

@@ -6,7 +6,7 @@ using System.Runtime.InteropServices;
 namespace SpikeEngine.Cpu;
 
 // NeuronScan: multi-step IF / LIF / PLIF neurons on the CPU, forward and backward fused over time
-// (ARCHITECTURE.md section 4; kernels/neuron.cu is the CUDA twin).
+// (equations and the backward recurrence: docs/neurons.md; kernels/neuron.cu is the CUDA twin).
 //   charge  IF:   H_t = V_{t-1} + X_t
 //           LIF (decay_input): H_t = V_{t-1} + (X_t - (V_{t-1} - Vr*)) k        k = 1/tau
 //           LIF (no decay_input): H_t = V_{t-1} - (V_{t-1} - Vr*) k + X_t

@@ -25,7 +25,10 @@ namespace SpikeEngine.Cpu;
 /// </summary>
 internal static class SpikeConv
 {
-    /// <summary>Density below which the event-driven path is used (measured: see docs/architecture.md).</summary>
+    /// <summary>
+    /// Density below which the event-driven path is used; NaN (the default) chooses by
+    /// measurement (<see cref="CpuBackend.EventDrivenDensityThreshold"/>).
+    /// </summary>
     public static double DensityThreshold { get; set; } = ReadThreshold();
 
     private static double ReadThreshold()
@@ -35,7 +38,7 @@ internal static class SpikeConv
         {
             "off" => -1,
             "on" => 2,
-            null or "" or "auto" => 0.15,
+            null or "" or "auto" => double.NaN,
             _ when double.TryParse(
                     env,
                     System.Globalization.CultureInfo.InvariantCulture,
@@ -75,6 +78,32 @@ internal static class SpikeConv
         for (var j = 0; j < ckk; j++)
             wT[j * kp + o] = w[o * ckk + j];
         return wT;
+    }
+
+    // Scratch is kept per thread and geometry: a training step convolves the same shapes every
+    // iteration, so after the first step the event-driven path allocates nothing.
+    [ThreadStatic]
+    private static Dictionary<ConvGeometry, ForwardScratch>? t_forwardScratch;
+
+    [ThreadStatic]
+    private static Dictionary<ConvGeometry, FilterScratch>? t_filterScratch;
+
+    /// <summary>This thread's forward scratch for <paramref name="g"/>.</summary>
+    public static ForwardScratch ForwardScratchFor(in ConvGeometry g)
+    {
+        var d = t_forwardScratch ??= [];
+        if (!d.TryGetValue(g, out var s))
+            d[g] = s = new ForwardScratch(g);
+        return s;
+    }
+
+    /// <summary>This thread's weight-gradient scratch for <paramref name="g"/>.</summary>
+    public static FilterScratch FilterScratchFor(in ConvGeometry g)
+    {
+        var d = t_filterScratch ??= [];
+        if (!d.TryGetValue(g, out var s))
+            d[g] = s = new FilterScratch(g);
+        return s;
     }
 
     /// <summary>Scratch of one worker for <see cref="ForwardSample"/>.</summary>

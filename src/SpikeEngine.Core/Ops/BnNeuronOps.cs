@@ -268,6 +268,10 @@ public static class BnNeuronOps
             (_n, _c, _inner) = (n, c, inner);
         }
 
+        /// <summary>Generic: BN's input (the conv output) and H, float32; nothing keeps BN's output.</summary>
+        protected internal override long GenericBytesIn(StorageLedger ledger) =>
+            ledger.Float32(Inputs[0]) + 4 * _h.Numel;
+
         public override int OutputCount => 2;
 
         protected internal override Tensor?[] Backward(Tensor?[] gradOutputs)

@@ -124,6 +124,10 @@ public static partial class Ops
                 _x = Save(x);
         }
 
+        /// <summary>Generic: the input, float32 (PyTorch keeps it for the weight gradient).</summary>
+        protected internal override long GenericBytesIn(StorageLedger ledger) =>
+            ledger.Float32(Inputs[0]);
+
         protected internal override Tensor?[] Backward(Tensor?[] gradOutputs)
         {
             var gy = gradOutputs[0]!;

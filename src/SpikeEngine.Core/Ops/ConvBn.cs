@@ -102,7 +102,7 @@ public static partial class Ops
         return z;
     }
 
-    internal sealed class ConvBnNode : Node
+    private sealed class ConvBnNode : Node
     {
         private readonly ConvGeometry _g;
         private readonly Tensor _x; // (N, C, H, W) float32, or bit-packed
@@ -137,8 +137,9 @@ public static partial class Ops
             _invStd = Save(invStd);
         }
 
-        /// <summary>Elements of the convolution's output (what BN would otherwise keep).</summary>
-        public long OutputElements => (long)_g.N * _g.K * _g.OutH * _g.OutW;
+        /// <summary>Generic: the conv input and BN's input (the conv output, which the engine recomputes), float32.</summary>
+        protected internal override long GenericBytesIn(StorageLedger ledger) =>
+            ledger.Float32(Inputs[0]) + 4L * _g.N * _g.K * _g.OutH * _g.OutW;
 
         protected internal override Tensor?[] Backward(Tensor?[] gradOutputs)
         {

@@ -135,6 +135,9 @@ public static class NeuronOps
             }
         }
 
+        /// <summary>Generic: H, float32 (a fused neuron keeps H only; the spikes count where a conv keeps them).</summary>
+        protected internal override long GenericBytesIn(StorageLedger ledger) => 4 * _h.Numel;
+
         public override int OutputCount => 2;
 
         protected internal override Tensor?[] Backward(Tensor?[] gradOutputs)

@@ -216,6 +216,10 @@ public static partial class Ops
             (_n, _c, _inner) = (n, c, inner);
         }
 
+        /// <summary>Generic: the input (a conv's output), float32.</summary>
+        protected internal override long GenericBytesIn(StorageLedger ledger) =>
+            ledger.Float32(Inputs[0]);
+
         protected internal override Tensor?[] Backward(Tensor?[] gradOutputs)
         {
             var g = gradOutputs[0]!;

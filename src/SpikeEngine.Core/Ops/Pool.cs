@@ -71,6 +71,10 @@ public static partial class Ops
             _argmax = Save(argmax);
         }
 
+        /// <summary>Generic: the input, float32, and int64 indices (8 B per output element).</summary>
+        protected internal override long GenericBytesIn(StorageLedger ledger) =>
+            ledger.Float32(Inputs[0]) + 8 * _argmax.Numel;
+
         protected internal override Tensor?[] Backward(Tensor?[] gradOutputs)
         {
             var gy = gradOutputs[0]!;

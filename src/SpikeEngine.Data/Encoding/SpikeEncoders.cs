@@ -19,6 +19,13 @@ public interface ISpikeEncoder
         Span<float> output,
         long key
     );
+
+    /// <summary>
+    /// Shape (C, H, W) of one time step of the network input for samples of shape
+    /// <paramref name="sample"/>: the sample itself, except for encoders of samples that already
+    /// hold every step (<see cref="FrameEncoder"/>).
+    /// </summary>
+    SampleShape StepShape(SampleShape sample, int timeSteps) => sample;
 }
 
 /// <summary>Direct (analog) encoding: the image repeated at every time step, x_t = x.</summary>

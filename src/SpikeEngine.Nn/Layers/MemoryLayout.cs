@@ -15,7 +15,7 @@ public enum MemoryLayout
 }
 
 /// <summary>
-/// The memory options of a model, one per technique (ARCHITECTURE.md section 6), applied to every
+/// The memory options of a model, one per technique (docs/memory.md, "What each op saves for backward"), applied to every
 /// layer of a module tree with <see cref="ApplyTo"/>.
 /// </summary>
 /// <param name="PackSpikes">Convs save binary inputs bit-packed (exact).</param>

@@ -57,6 +57,12 @@ internal sealed class DanetMnist : Module
 
     private ulong NextSeed() => _seed++;
 
+    /// <summary>The stem, downsamples and blocks in order, each with whether it is a residual branch (x + chain(x)); for graph export.</summary>
+    internal IEnumerable<(Module[] Chain, bool Residual)> Units => _units.Zip(_residual);
+
+    /// <summary>The neuron before pooling, and the classifier's weight (K, C) and bias (K); for graph export.</summary>
+    internal (LifNode Head, Tensor Weight, Tensor Bias) Classifier => (_head, _fcW, _fcB);
+
     private void Add(Module[] chain, bool residual)
     {
         _units.Add(chain);

@@ -23,7 +23,8 @@ public static class ModelCatalog
         get
         {
             EnsureBuiltIns();
-            return s_entries;
+            lock (s_entries)
+                return [.. s_entries]; // a snapshot: models may be registered while a caller reads
         }
     }
 
@@ -42,12 +43,22 @@ public static class ModelCatalog
         }
     }
 
-    private static int s_builtIns;
+    private static volatile bool s_builtIns;
+    private static readonly Lock s_builtInsLock = new();
 
+    // Every caller waits until the built-ins are registered: a caller that only saw a flag set
+    // by another thread could read a half-filled list.
     private static void EnsureBuiltIns()
     {
-        if (Interlocked.Exchange(ref s_builtIns, 1) == 0)
+        if (s_builtIns)
+            return;
+        lock (s_builtInsLock)
+        {
+            if (s_builtIns)
+                return;
             BuiltInModels.Register();
+            s_builtIns = true;
+        }
     }
 
     /// <summary>Builds <paramref name="name"/> for <paramref name="numClasses"/> classes and input (C, H, W).</summary>

@@ -1,0 +1,231 @@
+using SpikeEngine.Cpu;
+using Xunit;
+
+namespace SpikeEngine.Tests;
+
+/// <summary>
+/// The two dense convolution paths, oneDNN and im2col + GEMM (the fallback), each against float64
+/// direct loops and against each other: forward, data gradient and weight gradient.
+/// </summary>
+public class DnnlConvTests
+{
+    // (N, C, H, W, K, KH, KW, stride, padding, dilation): odd sizes, stride 2 with a remainder,
+    // padding 0 and 2, dilation 2, 1×1 and 5×3 kernels, channels that are not a multiple of the
+    // blocked layouts' 8 or 16.
+    public static TheoryData<int, int, int, int, int, int, int, int, int, int> Shapes =>
+        new()
+        {
+            { 2, 3, 11, 13, 5, 3, 3, 2, 0, 1 },
+            { 1, 7, 9, 10, 19, 3, 3, 1, 2, 2 },
+            { 2, 17, 6, 5, 9, 3, 3, 2, 1, 1 },
+            { 1, 4, 8, 8, 3, 1, 1, 1, 0, 1 },
+            { 1, 5, 10, 9, 17, 5, 3, 1, 1, 1 },
+            { 3, 16, 8, 8, 32, 3, 3, 1, 1, 1 },
+            { 2, 32, 8, 8, 16, 1, 1, 2, 0, 1 },
+        };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Im2ColMatchesFloat64Loops(
+        int n,
+        int c,
+        int h,
+        int wd,
+        int k,
+        int kh,
+        int kw,
+        int stride,
+        int padding,
+        int dilation
+    ) =>
+        CheckPath(
+            "im2col",
+            new ConvCase(n, c, h, wd, k, kh, kw, stride, padding, dilation),
+            (x, w, y, g) => CpuBackend.Im2ColForward(x, w, y, g),
+            (gy, w, gx, g) => CpuBackend.Im2ColBackwardData(gy, w, gx, g),
+            (x, gy, gw, g) => CpuBackend.Im2ColBackwardFilter(x, gy, gw, g)
+        );
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void OneDnnMatchesFloat64LoopsAndIm2Col(
+        int n,
+        int c,
+        int h,
+        int wd,
+        int k,
+        int kh,
+        int kw,
+        int stride,
+        int padding,
+        int dilation
+    )
+    {
+        if (!Dnnl.IsAvailable)
+            Assert.Skip($"oneDNN path not checked: {Dnnl.Status}");
+        var before = DnnlConv.Calls;
+        CheckPath(
+            "oneDNN",
+            new ConvCase(n, c, h, wd, k, kh, kw, stride, padding, dilation),
+            (x, w, y, g) => DnnlConv.Forward(Data(x), 0, Data(w), 0, Data(y), 0, g),
+            (gy, w, gx, g) => DnnlConv.BackwardData(Data(gy), 0, Data(w), 0, Data(gx), 0, g),
+            (x, gy, gw, g) => DnnlConv.BackwardWeights(Data(x), 0, Data(gy), 0, Data(gw), 0, g),
+            againstIm2Col: true
+        );
+        Assert.True(DnnlConv.Calls >= before + 3, "the oneDNN path did not run");
+    }
+
+    public readonly record struct ConvCase(
+        int N,
+        int C,
+        int H,
+        int W,
+        int K,
+        int KH,
+        int KW,
+        int Stride,
+        int Padding,
+        int Dilation
+    );
+
+    private delegate void ConvPass(Tensor a, Tensor b, Tensor result, ConvGeometry g);
+
+    // Runs one path's three passes into NaN-filled outputs and checks them against float64 direct
+    // loops (and, when asked, against the im2col path).
+    private static void CheckPath(
+        string path,
+        ConvCase cc,
+        ConvPass forward,
+        ConvPass backwardData,
+        ConvPass backwardWeights,
+        bool againstIm2Col = false
+    )
+    {
+        using var scope = TensorScope.Begin();
+        var x = Tensor.Normal([cc.N, cc.C, cc.H, cc.W], seed: (ulong)(cc.C * 7 + cc.K));
+        var w = Tensor.Normal([cc.K, cc.C, cc.KH, cc.KW], seed: 3);
+        var g = Ops.ConvGeometryOf(
+            x,
+            w,
+            (cc.Stride, cc.Stride),
+            (cc.Padding, cc.Padding),
+            (cc.Dilation, cc.Dilation)
+        );
+        var gy = Tensor.Normal([cc.N, cc.K, g.OutH, g.OutW], seed: 4);
+        var (yRef, gxRef, gwRef) = Reference(x, w, gy, g);
+        var fwdTol = 2e-6 * cc.C * cc.KH * cc.KW;
+        var gwTol = 2e-6 * cc.N * g.OutH * g.OutW;
+        var gxTol = 2e-6 * cc.K * cc.KH * cc.KW;
+        var y = Tensor.Empty([cc.N, cc.K, g.OutH, g.OutW]);
+        var gx = Tensor.Empty([cc.N, cc.C, cc.H, cc.W]);
+        var gw = Tensor.Empty([cc.K, cc.C, cc.KH, cc.KW]);
+        Fill(y, float.NaN);
+        Fill(gx, float.NaN);
+        Fill(gw, float.NaN);
+        forward(x, w, y, g);
+        backwardData(gy, w, gx, g);
+        backwardWeights(x, gy, gw, g);
+        GradCheck.AssertClose($"{path} forward", y.ToArray(), yRef, fwdTol, 1e-5);
+        GradCheck.AssertClose($"{path} data gradient", gx.ToArray(), gxRef, gxTol, 1e-5);
+        GradCheck.AssertClose($"{path} weight gradient", gw.ToArray(), gwRef, gwTol, 1e-5);
+        if (!againstIm2Col)
+            return;
+        var yI = Tensor.Empty([cc.N, cc.K, g.OutH, g.OutW]);
+        var gxI = Tensor.Empty([cc.N, cc.C, cc.H, cc.W]);
+        var gwI = Tensor.Empty([cc.K, cc.C, cc.KH, cc.KW]);
+        CpuBackend.Im2ColForward(x, w, yI, g);
+        CpuBackend.Im2ColBackwardData(gy, w, gxI, g);
+        CpuBackend.Im2ColBackwardFilter(x, gy, gwI, g);
+        GradCheck.AssertClose($"{path} vs im2col forward", y.ToArray(), yI.ToArray(), fwdTol, 1e-5);
+        GradCheck.AssertClose(
+            $"{path} vs im2col data gradient",
+            gx.ToArray(),
+            gxI.ToArray(),
+            gxTol,
+            1e-5
+        );
+        GradCheck.AssertClose(
+            $"{path} vs im2col weight gradient",
+            gw.ToArray(),
+            gwI.ToArray(),
+            gwTol,
+            1e-5
+        );
+    }
+
+    [Fact]
+    public void OperandsAtAnOffsetInTheirStorage()
+    {
+        if (!Dnnl.IsAvailable)
+            Assert.Skip($"oneDNN path not checked: {Dnnl.Status}");
+        using var scope = TensorScope.Begin();
+        var g = new ConvGeometry(2, 3, 6, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1);
+        var x = Tensor.Normal([2, 3, 6, 6], seed: 1);
+        var w = Tensor.Normal([4, 3, 3, 3], seed: 2);
+        var y = Tensor.Empty([2, 4, 6, 6]);
+        CpuBackend.Im2ColForward(x, w, y, g);
+        // The same operands behind 5 and 7 leading floats, the output behind 3.
+        var xs = new float[5 + x.Numel];
+        var ws = new float[7 + w.Numel];
+        var ys = new float[3 + y.Numel];
+        x.ToArray().CopyTo(xs, 5);
+        w.ToArray().CopyTo(ws, 7);
+        DnnlConv.Forward(xs, 5, ws, 7, ys, 3, g);
+        GradCheck.AssertClose("forward at offsets", ys[3..], y.ToArray(), 1e-4, 1e-5);
+        Assert.Equal(0f, ys[0]);
+    }
+
+    [Fact]
+    public void BackendDispatchNamesThePathInfoReports()
+    {
+        Assert.False(string.IsNullOrEmpty(Dnnl.Status));
+        if (!Dnnl.IsAvailable)
+            Assert.Skip($"oneDNN is absent here: {Dnnl.Status}");
+        var g = new ConvGeometry(1, 8, 5, 5, 8, 3, 3, 1, 1, 1, 1, 1, 1);
+        foreach (var pass in Enum.GetValues<DnnlConv.Pass>())
+            Assert.False(string.IsNullOrEmpty(DnnlConv.Implementation(g, pass)));
+        Assert.Contains("oneDNN", Dnnl.Status);
+    }
+
+    private static float[] Data(Tensor t) => CpuBackend.ArrayOf(t);
+
+    private static void Fill(Tensor t, float v) => Array.Fill(CpuBackend.ArrayOf(t), v);
+
+    // Direct float64 loops: y = conv(x, w); gx and gw are its adjoints applied to gy.
+    private static (double[] Y, double[] Gx, double[] Gw) Reference(
+        Tensor xt,
+        Tensor wt,
+        Tensor gyt,
+        ConvGeometry g
+    )
+    {
+        var x = xt.ToArray();
+        var w = wt.ToArray();
+        var gy = gyt.ToArray();
+        var y = new double[g.N * g.K * g.OutH * g.OutW];
+        var gx = new double[x.Length];
+        var gw = new double[w.Length];
+        for (var b = 0; b < g.N; b++)
+        for (var o = 0; o < g.K; o++)
+        for (var i = 0; i < g.OutH; i++)
+        for (var j = 0; j < g.OutW; j++)
+        {
+            var yi = ((b * g.K + o) * g.OutH + i) * g.OutW + j;
+            for (var ci = 0; ci < g.C; ci++)
+            for (var a = 0; a < g.KH; a++)
+            for (var e = 0; e < g.KW; e++)
+            {
+                var ih = i * g.StrideH - g.PadH + a * g.DilationH;
+                var iw = j * g.StrideW - g.PadW + e * g.DilationW;
+                if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W)
+                    continue;
+                var xi = ((b * g.C + ci) * g.H + ih) * g.W + iw;
+                var wi = ((o * g.C + ci) * g.KH + a) * g.KW + e;
+                y[yi] += (double)x[xi] * w[wi];
+                gx[xi] += (double)gy[yi] * w[wi];
+                gw[wi] += (double)gy[yi] * x[xi];
+            }
+        }
+        return (y, gx, gw);
+    }
+}

@@ -1,0 +1,100 @@
+using SpikeEngine.Cpu;
+using Xunit;
+
+namespace SpikeEngine.Tests;
+
+/// <summary>The dense / event-driven choice: timed once per key, the faster kept, then reused.</summary>
+public class MeasuredChoiceTests
+{
+    // A clock that reports the cost each implementation declares, so the test decides which is faster.
+    private sealed class FakeClock
+    {
+        public double Cost;
+
+        public double Time(Action run)
+        {
+            Cost = 0;
+            run();
+            return Cost;
+        }
+    }
+
+    [Theory]
+    [InlineData(2.0, 1.0, true)]
+    [InlineData(1.0, 2.0, false)]
+    public void KeepsTheFasterAndRunsOnlyItAfterwards(
+        double firstCost,
+        double secondCost,
+        bool second
+    )
+    {
+        var clock = new FakeClock();
+        var choice = new MeasuredChoice<string>(clock.Time);
+        int firstRuns = 0,
+            secondRuns = 0;
+        Action first = () =>
+        {
+            firstRuns++;
+            clock.Cost = firstCost;
+        };
+        Action other = () =>
+        {
+            secondRuns++;
+            clock.Cost = secondCost;
+        };
+        Assert.Equal(second, choice.Run("a", first, other));
+        // Both measured once; a winning first runs again so the output is the choice's.
+        Assert.Equal(second ? (1, 1) : (2, 1), (firstRuns, secondRuns));
+        Assert.True(choice.TryGet("a", out var kept));
+        Assert.Equal(second, kept);
+        for (var i = 0; i < 3; i++)
+            Assert.Equal(second, choice.Run("a", first, other));
+        Assert.Equal(second ? (1, 4) : (5, 1), (firstRuns, secondRuns));
+        Assert.Equal(1, choice.Count);
+    }
+
+    [Fact]
+    public void EachKeyIsMeasuredOnItsOwn()
+    {
+        var clock = new FakeClock();
+        var choice = new MeasuredChoice<int>(clock.Time);
+        // Key 0: the second is faster; key 1: the first is.
+        Assert.True(choice.Run(0, () => clock.Cost = 3, () => clock.Cost = 1));
+        Assert.False(choice.Run(1, () => clock.Cost = 1, () => clock.Cost = 3));
+        Assert.True(choice.TryGet(0, out var k0) && k0);
+        Assert.True(choice.TryGet(1, out var k1) && !k1);
+        Assert.False(choice.TryGet(2, out _));
+        choice.Clear();
+        Assert.Equal(0, choice.Count);
+    }
+
+    [Fact]
+    public void ConvolutionRecordsAChoicePerDensityBucketAndMatchesDense()
+    {
+        if (!double.IsNaN(CpuBackend.EventDrivenDensityThreshold))
+            Assert.Skip(
+                $"SPIKEENGINE_SPARSE_CONV fixes the path here (threshold {CpuBackend.EventDrivenDensityThreshold})"
+            );
+        using var scope = TensorScope.Begin();
+        // A geometry no other test uses, so its keys are this test's own.
+        var x = (0.1f - Tensor.Uniform([2, 13, 9, 9], seed: 21)).Heaviside();
+        var w = Tensor.Normal([11, 13, 3, 3], seed: 22);
+        var g = Ops.ConvGeometryOf(x, w, (1, 1), (1, 1), (1, 1));
+        var be = CpuBackend.Instance;
+        var auto = Tensor.Empty([2, 11, 9, 9]);
+        var dense = Tensor.Empty([2, 11, 9, 9]);
+        be.Conv2dForward(x, w, auto, g, eventDriven: null);
+        be.Conv2dForward(x, w, dense, g, eventDriven: false);
+        GradCheck.AssertClose("measured forward", auto.ToArray(), dense.ToArray(), 1e-4, 1e-5);
+        var bucket = (int)(SpikeConv.Density(x.Span()) / CpuBackend.DensityBucket);
+        Assert.True(
+            CpuBackend.ConvPathChoice.TryGet((g, DnnlConv.Pass.Forward, bucket), out _),
+            "no choice recorded for the forward pass"
+        );
+        // A dense input is never measured: the event-driven path cannot win there.
+        var xd = Tensor.Normal([2, 13, 9, 9], seed: 23);
+        be.Conv2dForward(xd, w, auto, g, eventDriven: null);
+        var full = (int)(SpikeConv.Density(xd.Span()) / CpuBackend.DensityBucket);
+        Assert.False(CpuBackend.ConvPathChoice.TryGet((g, DnnlConv.Pass.Forward, full), out _));
+    }
+}

@@ -1,0 +1,80 @@
+using PureHDF;
+using SpikeEngine.Data;
+
+namespace SpikeEngine.Nir.Tests;
+
+internal static class Temp
+{
+    public static string Dir()
+    {
+        var d = Path.Combine(Path.GetTempPath(), "spike-nir-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(d);
+        return d;
+    }
+}
+
+internal static class Cli
+{
+    public static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = SpikeEngine.Cli.Spike.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+}
+
+/// <summary>
+/// Writes NIR files group by group with PureHDF, independently of <see cref="NirFile"/>, in the
+/// layout other frameworks produce (h5py through the NIR reference writer): string datasets for
+/// <c>type</c>, an (E, 2) string dataset for edges, float32/float64 parameters, int64 integers.
+/// </summary>
+internal static class ForeignNir
+{
+    public static void Write(string path, string? version, H5Group nodes, string[,] edges)
+    {
+        var file = new H5File
+        {
+            ["node"] = new H5Group
+            {
+                ["type"] = "NIRGraph",
+                ["nodes"] = nodes,
+                ["edges"] = edges,
+            },
+        };
+        if (version is not null)
+            file["version"] = version;
+        file.Write(path);
+    }
+
+    public static object Array(float[] data, params int[] shape) =>
+        new H5Dataset(data, fileDims: [.. shape.Select(d => (ulong)d)]);
+
+    public static object Array(double[] data, params int[] shape) =>
+        new H5Dataset(data, fileDims: [.. shape.Select(d => (ulong)d)]);
+
+    public static object Longs(params long[] data) => data;
+
+    public static float[] Fill(int n, float v) => Enumerable.Repeat(v, n).ToArray();
+}
+
+/// <summary>28×28 images, 4 classes: a bright quadrant names the class.</summary>
+internal sealed class QuadrantDataset(int count, int seed) : IDataset
+{
+    public int Count => count;
+    public SampleShape Shape => new(1, 28, 28);
+    public int NumClasses => 4;
+
+    public int ReadSample(int index, Span<float> destination, ref SampleRandom random)
+    {
+        int label = (index * 7 + seed) % 4;
+        var rng = new Random(index * 31 + seed);
+        for (int y = 0; y < 28; y++)
+        for (int x = 0; x < 28; x++)
+        {
+            int q = (y / 14) * 2 + x / 14;
+            destination[y * 28 + x] = (q == label ? 1.2f : 0f) + (float)rng.NextDouble() * 0.8f;
+        }
+        return label;
+    }
+}
