@@ -2,7 +2,7 @@
 # SpikeEngine build entry point. Run from a fresh clone with only the .NET SDK:
 #   dotnet tool restore
 #   dotnet pwsh build.ps1 <target> [-- extra args]
-# Targets: build, test, format, format-check, bench, train, info, data, kernels, gpu-bundle, pack
+# Targets: build, test, format, format-check, bench, train, info, data, kernels, emulation-entries, gpu-bundle, pack
 param(
     [Parameter(Position = 0)][string]$Target = 'build',
     [string]$Configuration = 'Release',
@@ -33,7 +33,14 @@ function Invoke-Spike {
 }
 
 # Runs every test project and prints one closing line "N passed, N failed, N skipped".
+# The CUDA tests run on the CPU emulation of the kernels (docs/gpu.md) unless
+# SPIKEENGINE_CUDA_EMULATE is already set (0: on the GPU); the emulation library is built with
+# SpikeEngine.Cuda by g++.
 function Invoke-Test {
+    if (-not $env:SPIKEENGINE_CUDA_EMULATE) { $env:SPIKEENGINE_CUDA_EMULATE = '1' }
+    if ($env:SPIKEENGINE_CUDA_EMULATE -eq '1' -and -not (Get-Command g++ -ErrorAction SilentlyContinue)) {
+        throw 'g++ is needed to build the CUDA emulation library the tests run on (Debian: apt-get install g++), or set SPIKEENGINE_CUDA_EMULATE=0 on a GPU machine'
+    }
     Invoke-Build
     $passed = 0; $failed = 0; $skipped = 0; $bad = @()
     $projects = Get-ChildItem -Path (Join-Path $Root 'tests') -Filter '*.Tests.csproj' -Recurse | Sort-Object Name
@@ -126,6 +133,15 @@ function Invoke-Kernels {
     Invoke-Native dotnet @('build', 'src/SpikeEngine.Cuda', '-c', $Configuration, '--nologo', '-v', 'quiet')
 }
 
+# Rewrites kernels/emulation/*.entries.cpp, the CPU emulation library's launch entries, from
+# KernelSignatures (a test fails when the committed files differ from what this writes).
+# The assembly is built without the library here: stale entries would not compile.
+function Invoke-EmulationEntries {
+    Invoke-Native dotnet @('build', 'src/SpikeEngine.Cuda', '-c', $Configuration, '--nologo', '-v', 'quiet', '-p:SpikeEmulationEnabled=false')
+    Add-Type -Path (Join-Path $Root "src/SpikeEngine.Cuda/bin/$Configuration/net10.0/SpikeEngine.Cuda.dll")
+    [SpikeEngine.Cuda.Kernels.EmulationEntries]::Write($Root) | ForEach-Object { Write-Host "wrote $_" }
+}
+
 # The GPU check bundle: a self-contained linux-x64 publish of SpikeEngine.Cuda.Tests (runs with
 # no .NET installed; packed as bin.tar.gz) plus run.sh, and the `spike` command as one compressed
 # self-contained file (spike/spike: `spike bench neuron|step --device cuda` benchmarks without the
@@ -195,6 +211,7 @@ switch ($Target) {
     }
     'data' { Invoke-Data }
     'kernels' { Invoke-Kernels }
+    'emulation-entries' { Invoke-EmulationEntries }
     'gpu-bundle' { Invoke-GpuBundle }
-    default { throw "unknown target '$Target' (build, test, format, format-check, bench, train, info, data, kernels, gpu-bundle, pack)" }
+    default { throw "unknown target '$Target' (build, test, format, format-check, bench, train, info, data, kernels, emulation-entries, gpu-bundle, pack)" }
 }

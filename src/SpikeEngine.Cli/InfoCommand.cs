@@ -29,12 +29,19 @@ public static class InfoCommand
         yield return $"spike {Spike.Version} (.NET {Environment.Version}, {RuntimeInformation.OSDescription.Trim()}, {RuntimeInformation.ProcessArchitecture})";
         yield return "devices:";
         yield return $"  cpu: {Environment.ProcessorCount} logical cores";
-        yield return CudaRuntime.IsAvailable
-            ? $"  cuda: {CudaRuntime.DeviceCount} device(s)"
-            : $"  cuda: none ({CudaRuntime.UnavailableReason})";
+        yield return (CudaRuntime.IsAvailable, CudaRuntime.IsEmulated) switch
+        {
+            (true, true) =>
+                $"  cuda: 1 emulated device ({CudaRuntime.EmulateVariable}=1: the CUDA kernels run on the CPU, GEMM and convolution on the CPU backend; {CudaEmulationLibrary.Path})",
+            (true, false) => $"  cuda: {CudaRuntime.DeviceCount} device(s)",
+            _ => $"  cuda: none ({CudaRuntime.UnavailableReason})",
+        };
         yield return "native libraries:";
         yield return $"  BLAS: {Blas.Status}";
         yield return $"  oneDNN: {CpuBackend.ConvolutionPath}";
+        yield return CudaEmulationLibrary.IsLoadable
+            ? $"  CUDA emulation: found {CudaEmulationLibrary.Path} (used with {CudaRuntime.EmulateVariable}=1)"
+            : $"  CUDA emulation: not found: {CudaEmulationLibrary.UnavailableReason}";
         foreach (var r in CudaLibraries.Probe())
         {
             var version = r.Version is null ? "" : $" (version {r.Version})";

@@ -873,7 +873,7 @@ public abstract class BackendParityTests
     }
 }
 
-/// <summary>The parity suite on the CUDA backend; skipped (with the reason) where there is no GPU.</summary>
+/// <summary>The parity suite on the CUDA backend: on a GPU, or on the CPU emulation of the kernels (<c>SPIKEENGINE_CUDA_EMULATE=1</c>); skipped (with the reason) where neither is available.</summary>
 public sealed class CudaBackendParityTests : BackendParityTests
 {
     protected override IBackend Backend => CudaTestBackend.Instance;
@@ -884,7 +884,7 @@ public sealed class CudaBackendParityTests : BackendParityTests
         Kernels.KernelLauncher.ThreadLaunchCount + CudaBackend.ThreadLibraryCalls;
 }
 
-/// <summary>The registered CUDA backend of device 0 for tests; skips visibly without a GPU or its libraries.</summary>
+/// <summary>The registered CUDA backend of device 0 for tests (a GPU, or the CPU emulation); skips visibly without either.</summary>
 internal static class CudaTestBackend
 {
     public static CudaBackend Instance
@@ -898,8 +898,7 @@ internal static class CudaTestBackend
 
     public static void Require()
     {
-        Requirements.GpuLibrary(Interop.CudaLibrary.Cublas);
-        Requirements.GpuLibrary(Interop.CudaLibrary.Cudnn);
+        Requirements.CudaBackend();
         if (!Backends.IsRegistered(DeviceKind.Cuda))
             CudaBackend.Register();
     }

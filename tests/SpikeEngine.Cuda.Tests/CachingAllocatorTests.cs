@@ -5,7 +5,8 @@ namespace SpikeEngine.Cuda.Tests;
 /// <summary>The caching allocator's policy, over a fake device with a fixed capacity (no GPU).</summary>
 public sealed class CachingAllocatorTests
 {
-    private sealed class FakeDevice(long capacity) : IDeviceMemorySource
+    // Addresses without memory behind them: the policy never copies or fills.
+    private sealed unsafe class FakeDevice(long capacity) : IDeviceMemorySource
     {
         private readonly Dictionary<ulong, long> blocks = [];
         private ulong next = 0x1000_0000;
@@ -44,6 +45,22 @@ public sealed class CachingAllocatorTests
         }
 
         public void Synchronize() => Syncs++;
+
+        private static NotSupportedException NoMemory() =>
+            new("FakeDevice: its addresses have no memory behind them");
+
+        public void CopyToDevice(ulong destination, void* source, long bytes) => throw NoMemory();
+
+        public void CopyToHost(void* destination, ulong source, long bytes) => throw NoMemory();
+
+        public void CopyOnDevice(ulong destination, ulong source, long bytes, IntPtr stream) =>
+            throw NoMemory();
+
+        public void Fill32(ulong destination, uint bits, long count, IntPtr stream) =>
+            throw NoMemory();
+
+        public void Fill8(ulong destination, byte value, long bytes, IntPtr stream) =>
+            throw NoMemory();
     }
 
     [Theory]

@@ -5,8 +5,10 @@ using SpikeEngine.Cuda.Memory;
 namespace SpikeEngine.Cuda.Tests;
 
 /// <summary>
-/// Checks that need a real GPU (run by the GPU bundle); each skips visibly without one. Results
-/// are compared with plain C# loops written from the equations, never with the GPU itself.
+/// Checks of the driver-level path (run by the GPU bundle): the neuron kernels launched directly
+/// also run on the CPU emulation; the driver, pinned memory and the vendor libraries need a real
+/// GPU and skip visibly without one. Results are compared with plain C# loops written from the
+/// equations, never with the GPU itself.
 /// </summary>
 public sealed unsafe class GpuTests
 {
@@ -42,6 +44,51 @@ public sealed unsafe class GpuTests
     {
         var rng = new Random(seed);
         return [.. Enumerable.Range(0, n).Select(_ => lo + (hi - lo) * rng.NextSingle())];
+    }
+
+    /// <summary>A kernel file loaded on the GPU, or on the CPU emulation when <c>SPIKEENGINE_CUDA_EMULATE=1</c>, with an allocator of that device's memory.</summary>
+    private sealed class KernelRig : IDisposable
+    {
+        private readonly EmulatedDevice? emulator;
+
+        private KernelRig(CudaDevice? device, EmulatedDevice? emulator, string file)
+        {
+            Device = device;
+            this.emulator = emulator;
+            Allocator = new CachingAllocator(
+                emulator is not null ? emulator.Memory : new DriverMemorySource(device!)
+            );
+            Module = emulator is not null
+                ? CudaModule.LoadEmulated(emulator, file)
+                : CudaModule.Load(device!, file);
+        }
+
+        public CudaDevice? Device { get; }
+
+        public CachingAllocator Allocator { get; }
+
+        public CudaModule Module { get; }
+
+        public static KernelRig Open(string file)
+        {
+            if (CudaRuntime.IsEmulated)
+            {
+                Requirements.Emulation();
+                return new KernelRig(null, new EmulatedDevice(), file);
+            }
+            Requirements.Gpu();
+            return new KernelRig(CudaDevice.Open(), null, file);
+        }
+
+        public void Synchronize() => Device?.Synchronize();
+
+        public void Dispose()
+        {
+            Module.Dispose();
+            Allocator.Dispose();
+            emulator?.Dispose();
+            Device?.Dispose();
+        }
     }
 
     [Fact]
@@ -165,10 +212,9 @@ public sealed unsafe class GpuTests
         int surrogate
     )
     {
-        Requirements.Gpu();
-        using var device = CudaDevice.Open();
-        using var module = CudaModule.Load(device, "neuron.cu");
-        using var alloc = new CachingAllocator(new DriverMemorySource(device));
+        using var rig = KernelRig.Open("neuron.cu");
+        var module = rig.Module;
+        var alloc = rig.Allocator;
         const int T = 7,
             M = 1000; // M not a multiple of the block size
         var c = CaseOf(kind, hard, detach, decayInput, surrogate);
@@ -194,7 +240,7 @@ public sealed unsafe class GpuTests
         dgs.CopyFrom<float>(gs);
         dgw.Clear();
 
-        var before = KernelLauncher.LaunchCount;
+        var before = KernelLauncher.ThreadLaunchCount;
         KernelLauncher.Launch(
             module.Function(fwdName),
             KernelLauncher.GridFor(M, 128),
@@ -244,10 +290,13 @@ public sealed unsafe class GpuTests
             c.VTh,
             c.VReset
         );
-        device.Synchronize();
-        Assert.Equal(before + 2, KernelLauncher.LaunchCount);
+        rig.Synchronize();
+        Assert.Equal(before + 2, KernelLauncher.ThreadLaunchCount);
+        var registers = rig.Device is null
+            ? ""
+            : $", {module.Function(fwdName).Registers} registers";
         Requirements.Log(
-            $"{fwdName}/{bwdName} kind {kind} hard {hard} detach {detach} decay {decayInput} sg {surrogate}: module from {module.Origin} ({module.Target}), {module.Function(fwdName).Registers} registers"
+            $"{fwdName}/{bwdName} kind {kind} hard {hard} detach {detach} decay {decayInput} sg {surrogate}: module from {module.Origin} ({module.Target}){registers}"
         );
 
         // Without FMA contraction the kernel rounds as the reference does: spikes, the saved state

@@ -28,6 +28,7 @@ public sealed class KernelBenchmarkRun
             Assert.Skip(
                 $"benchmarks run only when {OutVariable} names an output folder (the GPU bundle sets it)"
             );
+        Requirements.Gpu();
         CudaTestBackend.Require();
         Directory.CreateDirectory(dir);
         return dir;
@@ -83,8 +84,8 @@ public sealed class KernelBenchmarkRun
     {
         for (var i = 0; i < warmup; i++)
             body();
-        using var start = CudaEvent.Create(b.Gpu);
-        using var end = CudaEvent.Create(b.Gpu);
+        using var start = CudaEvent.Create(b.Gpu!);
+        using var end = CudaEvent.Create(b.Gpu!);
         start.Record(CudaStream.Null);
         for (var i = 0; i < iters; i++)
             body();
@@ -120,7 +121,7 @@ public sealed class KernelBenchmarkRun
         var b = CudaTestBackend.Instance;
         const int M = 1 << 24;
         var copy = CopyBandwidthGBs(b, 1L << 30);
-        Requirements.Log($"bench: device-to-device copy {copy:F0} GB/s ({b.Gpu})");
+        Requirements.Log($"bench: device-to-device copy {copy:F0} GB/s ({b.DeviceDescription})");
         var spec = new NeuronSpec(NeuronKind.Lif, 0.5f, 1f, 0f, true, false, Surrogate.Sigmoid());
         var rows = new List<Dictionary<string, object>>();
         foreach (var hType in new[] { DType.Float32, DType.BFloat16 })
@@ -174,7 +175,7 @@ public sealed class KernelBenchmarkRun
         }
         var doc = new Dictionary<string, object>
         {
-            ["device"] = b.Gpu.ToString(),
+            ["device"] = b.DeviceDescription,
             ["copy_GBps"] = copy,
             ["lif"] = rows,
         };
@@ -312,7 +313,7 @@ public sealed class KernelBenchmarkRun
         }
         WriteJson(
             Path.Combine(dir, "train-bench.json"),
-            new Dictionary<string, object> { ["device"] = b.Gpu.ToString(), ["train"] = rows }
+            new Dictionary<string, object> { ["device"] = b.DeviceDescription, ["train"] = rows }
         );
         Assert.True(
             rows.All(r => !r.ContainsKey("error")),

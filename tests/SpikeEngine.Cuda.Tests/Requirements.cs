@@ -32,12 +32,51 @@ internal static class Requirements
         Assert.Skip(reason);
     }
 
+    /// <summary>A check of the GPU itself (driver, timing, vendor libraries): skips without one, and under the CPU emulation.</summary>
     public static void Gpu()
     {
+        if (CudaRuntime.IsEmulated)
+        {
+            Assert.Skip(
+                $"needs a real GPU: {CudaRuntime.EmulateVariable}=1 runs the kernels on the CPU emulation, which has no driver, timing or vendor libraries"
+            );
+        }
         if (!CudaRuntime.IsAvailable)
         {
             Assert.Skip($"no CUDA GPU: {CudaRuntime.UnavailableReason}");
         }
+    }
+
+    /// <summary>
+    /// The CUDA backend: a GPU with cuBLAS and cuDNN, or the CPU emulation
+    /// (<c>SPIKEENGINE_CUDA_EMULATE=1</c>, as the README's test command sets); in CI the emulation
+    /// library's absence fails.
+    /// </summary>
+    public static void CudaBackend()
+    {
+        if (CudaRuntime.IsEmulated)
+        {
+            Emulation();
+            return;
+        }
+        GpuLibrary(CudaLibrary.Cublas);
+        GpuLibrary(CudaLibrary.Cudnn);
+    }
+
+    /// <summary>The CPU emulation library of the kernels; skips without it (fails in CI).</summary>
+    public static void Emulation()
+    {
+        if (CudaEmulationLibrary.IsLoadable)
+        {
+            return;
+        }
+        var reason =
+            $"CUDA emulation library unavailable: {CudaEmulationLibrary.UnavailableReason}";
+        if (InCi)
+        {
+            Assert.Fail("CI=true but " + reason);
+        }
+        Assert.Skip(reason);
     }
 
     public static void GpuLibrary(CudaLibrary library)

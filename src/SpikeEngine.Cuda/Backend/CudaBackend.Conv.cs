@@ -117,7 +117,7 @@ public sealed unsafe partial class CudaBackend
             IntPtr h;
             Cudnn.Check(Cudnn.cudnnCreate(&h));
             Cudnn.Check(Cudnn.cudnnSetStream(h, IntPtr.Zero));
-            _cudnn = new CudnnHandle(Gpu.Context, h);
+            _cudnn = new CudnnHandle(Gpu!.Context, h);
         }
         return _cudnn.DangerousGetHandle();
     }
@@ -181,6 +181,11 @@ public sealed unsafe partial class CudaBackend
         var wp = Ptr(op, "w", w).Bits;
         var yp = Ptr(op, "y", y).Bits;
         var geo = g;
+        if (Emulator is not null)
+        {
+            OnHost([x, w], y, (h, o) => HostBackend.Conv2dForward(h[0], h[1], o, geo));
+            return;
+        }
         LibraryCall(() =>
         {
             var h = CudnnHandle();
@@ -259,6 +264,11 @@ public sealed unsafe partial class CudaBackend
         var wp = Ptr(op, "w", w).Bits;
         var gxp = Ptr(op, "gx", gx).Bits;
         var geo = g;
+        if (Emulator is not null)
+        {
+            OnHost([gy, w], gx, (h, o) => HostBackend.Conv2dBackwardData(h[0], h[1], o, geo));
+            return;
+        }
         LibraryCall(() =>
         {
             var h = CudnnHandle();
@@ -337,6 +347,11 @@ public sealed unsafe partial class CudaBackend
         var gyp = Ptr(op, "gy", gy).Bits;
         var gwp = Ptr(op, "gw", gw).Bits;
         var geo = g;
+        if (Emulator is not null)
+        {
+            OnHost([x, gy], gw, (h, o) => HostBackend.Conv2dBackwardFilter(h[0], h[1], o, geo));
+            return;
+        }
         LibraryCall(() =>
         {
             var h = CudnnHandle();

@@ -100,7 +100,7 @@ public sealed unsafe partial class CudaBackend
         var pointers = new ulong[xs.Length];
         for (var i = 0; i < xs.Length; i++)
             pointers[i] = Ptr(op, $"xs[{i}]", xs[i]).Bits;
-        Gpu.MakeCurrent();
+        MakeCurrent();
         using var table = Allocator.Allocate(pointers.Length * 8L);
         table.CopyFrom<ulong>(pointers);
         Launch(KernelNames.EwAddnFwdF32, y.Numel, table, xs.Length, yp, y.Numel);

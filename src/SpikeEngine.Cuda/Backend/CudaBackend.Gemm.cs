@@ -16,7 +16,7 @@ public sealed unsafe partial class CudaBackend
             IntPtr h;
             Cublas.Check(Cublas.cublasCreate_v2(&h));
             Cublas.Check(Cublas.cublasSetStream_v2(h, IntPtr.Zero));
-            _cublas = new CublasHandle(Gpu.Context, h);
+            _cublas = new CublasHandle(Gpu!.Context, h);
         }
         return _cublas.DangerousGetHandle();
     }
@@ -48,6 +48,15 @@ public sealed unsafe partial class CudaBackend
                 Fill(c, 0f);
             else if (beta != 1f)
                 Scalar(ScalarOp.Mul, c, beta, c);
+            return;
+        }
+        if (Emulator is not null)
+        {
+            OnHost(
+                [a, b],
+                c,
+                (h, hc) => HostBackend.Gemm(transA, transB, m, n, k, alpha, h[0], h[1], beta, hc)
+            );
             return;
         }
         var lda = transA ? m : k;

@@ -20,7 +20,7 @@ public sealed partial class CudaBackend
         var yp = Ptr(op, "labels", labels, DType.Int32);
         var pp = Ptr(op, "probs", probs);
         var outp = Ptr(op, "loss", loss);
-        Gpu.MakeCurrent();
+        MakeCurrent();
         using var rowLoss = Allocator.Allocate(Math.Max(1, n) * 4L);
         LaunchBlocks(KernelNames.LossCeFwdF32, n, 128, lp, yp, pp, rowLoss, k, smoothing);
         LaunchBlocks(KernelNames.LossMeanFwdF32, 1, Block, rowLoss, outp, n);

@@ -25,8 +25,8 @@ public sealed unsafe partial class CudaBackend
 
     private void Zero(KernelArg pointer, long bytes)
     {
-        Gpu.MakeCurrent();
-        CudaDriver.Check(CudaDriver.cuMemsetD8Async(pointer.Bits, 0, (nuint)bytes, IntPtr.Zero));
+        MakeCurrent();
+        Memory.Fill8(pointer.Bits, 0, bytes, IntPtr.Zero);
     }
 
     public void NeuronForward(

@@ -13,7 +13,7 @@ public sealed partial class CudaBackend
     // most one per row, and few enough rows per block that its run of elements stays below 2^31.
     private int SplitsFor(int n, int channels, int inner)
     {
-        var target = Math.Max(1, Gpu.MultiprocessorCount * 4);
+        var target = Math.Max(1, MultiprocessorCount * 4);
         var splits = Math.Clamp((target + channels - 1) / channels, 1, n);
         var maxRows = Math.Max(1, (int.MaxValue - NormBlock) / inner);
         return Math.Max(splits, (n + maxRows - 1) / maxRows);
@@ -46,7 +46,7 @@ public sealed partial class CudaBackend
         var splits = SplitsFor(n, channels, inner);
         var rowsPerSplit = (n + splits - 1) / splits;
         splits = (n + rowsPerSplit - 1) / rowsPerSplit;
-        Gpu.MakeCurrent();
+        MakeCurrent();
         using var partial = Allocator.Allocate((long)channels * splits * 2 * 4);
         KernelLauncher.Launch(
             Fn(KernelNames.BnPartialSumsF32),

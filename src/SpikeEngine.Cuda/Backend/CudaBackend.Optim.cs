@@ -51,7 +51,7 @@ public sealed unsafe partial class CudaBackend
         {
             if (_tables.TryGetValue(key, out var cached))
                 return cached;
-            Gpu.MakeCurrent();
+            MakeCurrent();
             var table = Allocator.Allocate(values.Length * 8L);
             table.CopyFrom(values);
             t_tableUploads++;
@@ -198,7 +198,7 @@ public sealed unsafe partial class CudaBackend
             var table = Table(op, "xs", xs, s, count);
             var sizes = Sizes(xs, s, count);
             var partials = (long)count * GridX(xs, s, count);
-            Gpu.MakeCurrent();
+            MakeCurrent();
             using var partial = Allocator.Allocate(partials * 8);
             using var sum = Allocator.Allocate(8);
             LaunchOverTensors(KernelNames.OptimSumsqF32, xs, s, count, table, sizes, partial);
@@ -219,7 +219,7 @@ public sealed unsafe partial class CudaBackend
             var count = Math.Min(MaxTensorsPerLaunch, xs.Count - s);
             var table = Table(op, "xs", xs, s, count);
             var sizes = Sizes(xs, s, count);
-            Gpu.MakeCurrent();
+            MakeCurrent();
             using var first = Allocator.Allocate(count * 8L);
             first.Fill32(uint.MaxValue);
             LaunchOverTensors(KernelNames.OptimNonfiniteF32, xs, s, count, table, sizes, first);
@@ -231,7 +231,7 @@ public sealed unsafe partial class CudaBackend
                 var index = (long)found[k];
                 var at = Address(Ptr(op, $"xs[{s + k}]", xs[s + k])) + (ulong)(index * 4);
                 float value;
-                CudaDriver.Check(CudaDriver.cuMemcpyDtoH_v2(&value, at, sizeof(float)));
+                Memory.CopyToHost(&value, at, sizeof(float));
                 return new NonFiniteElement(s + k, index, value);
             }
         }
@@ -311,7 +311,7 @@ public sealed unsafe partial class CudaBackend
         if (count == 0)
             return;
         var x = GridX(parameters, start, count);
-        Gpu.MakeCurrent();
+        MakeCurrent();
         KernelLauncher.Launch(
             Fn(kernel),
             (x, (uint)count, 1),

@@ -28,10 +28,25 @@ public sealed unsafe partial class CudaBackend : IBackend, IDisposable
 
     private CudaBackend(int ordinal)
     {
-        Gpu = CudaDevice.Open(ordinal);
         Device = Device.Cuda(ordinal);
-        Allocator = new CachingAllocator(new DriverMemorySource(Gpu));
-        _maxGrid = Math.Max(1, Gpu.MultiprocessorCount * 16);
+        if (CudaRuntime.IsEmulated)
+        {
+            if (ordinal != 0)
+                throw new ArgumentOutOfRangeException(
+                    nameof(ordinal),
+                    ordinal,
+                    $"CudaBackend: the CPU emulation ({CudaRuntime.EmulateVariable}=1) has one device, cuda:0"
+                );
+            Emulator = new EmulatedDevice();
+            Allocator = new CachingAllocator(Emulator.Memory);
+            _maxGrid = MultiprocessorCount * 16;
+        }
+        else
+        {
+            Gpu = CudaDevice.Open(ordinal);
+            Allocator = new CachingAllocator(new DriverMemorySource(Gpu));
+            _maxGrid = Math.Max(1, MultiprocessorCount * 16);
+        }
         AllowTf32 = Environment.GetEnvironmentVariable(Tf32Variable) == "1";
     }
 
@@ -60,11 +75,24 @@ public sealed unsafe partial class CudaBackend : IBackend, IDisposable
 
     public Device Device { get; }
 
-    /// <summary>The GPU and its primary context.</summary>
-    public CudaDevice Gpu { get; }
+    /// <summary>The GPU and its primary context; null when the backend runs on the CPU emulation.</summary>
+    public CudaDevice? Gpu { get; }
+
+    /// <summary>The CPU emulation the kernels run on (<see cref="CudaRuntime.IsEmulated"/>); null on a GPU.</summary>
+    public EmulatedDevice? Emulator { get; }
+
+    /// <summary>Multiprocessors of the GPU (of the emulated device: <see cref="EmulatedDevice.MultiprocessorCount"/>); sizes grids.</summary>
+    public int MultiprocessorCount =>
+        Gpu?.MultiprocessorCount ?? EmulatedDevice.MultiprocessorCount;
+
+    /// <summary>What executes this backend's work, for logs: the GPU, or the CPU emulation.</summary>
+    public string DeviceDescription => Gpu?.ToString() ?? Emulator!.ToString();
 
     /// <summary>Where every storage and workspace of this backend comes from.</summary>
     public CachingAllocator Allocator { get; }
+
+    // Copies and fills of this backend's memory.
+    private IDeviceMemorySource Memory => Allocator.Source;
 
     /// <summary>Whether convolutions may use TF32 (from <see cref="Tf32Variable"/>; affects plans made afterwards).</summary>
     public bool AllowTf32 { get; set; }
@@ -73,7 +101,9 @@ public sealed unsafe partial class CudaBackend : IBackend, IDisposable
     public static long ThreadLibraryCalls => t_libraryCalls;
 
     /// <summary>Waits until all queued work has finished.</summary>
-    public void Synchronize() => Gpu.Synchronize();
+    public void Synchronize() => Gpu?.Synchronize();
+
+    private void MakeCurrent() => Gpu?.MakeCurrent();
 
     // -- plumbing -------------------------------------------------------------------------
 
@@ -84,7 +114,9 @@ public sealed unsafe partial class CudaBackend : IBackend, IDisposable
         lock (_modules)
         {
             if (!_modules.TryGetValue(file, out module))
-                _modules[file] = module = CudaModule.Load(Gpu, file);
+                _modules[file] = module = Emulator is not null
+                    ? CudaModule.LoadEmulated(Emulator, file)
+                    : CudaModule.Load(Gpu!, file);
         }
         return module.Function(name);
     }
@@ -94,7 +126,7 @@ public sealed unsafe partial class CudaBackend : IBackend, IDisposable
     {
         if (n <= 0)
             return;
-        Gpu.MakeCurrent();
+        MakeCurrent();
         var grid = (uint)Math.Min(KernelLauncher.GridFor(n, Block), (uint)_maxGrid);
         KernelLauncher.Launch(Fn(kernel), grid, Block, CudaStream.Null, args);
     }
@@ -109,13 +141,13 @@ public sealed unsafe partial class CudaBackend : IBackend, IDisposable
     {
         if (blocks <= 0)
             return;
-        Gpu.MakeCurrent();
+        MakeCurrent();
         KernelLauncher.Launch(Fn(kernel), (uint)blocks, (uint)block, CudaStream.Null, args);
     }
 
     private void LibraryCall(Action call)
     {
-        Gpu.MakeCurrent();
+        MakeCurrent();
         lock (_libraryGate)
         {
             t_libraryCalls++;
@@ -161,7 +193,7 @@ public sealed unsafe partial class CudaBackend : IBackend, IDisposable
     public Storage Allocate(DType dtype, long length, bool zero)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        Gpu.MakeCurrent();
+        MakeCurrent();
         // Bit tensors are written in whole 32-bit words by the packing kernel.
         var bytes =
             dtype == DType.Bit ? (dtype.ByteCount(length) + 3) / 4 * 4 : dtype.ByteCount(length);
@@ -181,9 +213,9 @@ public sealed unsafe partial class CudaBackend : IBackend, IDisposable
             );
         if (src.IsEmpty)
             return;
-        Gpu.MakeCurrent();
+        MakeCurrent();
         fixed (float* s = src)
-            CudaDriver.Check(CudaDriver.cuMemcpyHtoD_v2(p, s, (nuint)(src.Length * 4L)));
+            Memory.CopyToDevice(p, s, src.Length * 4L);
     }
 
     public void CopyToHost(Tensor src, Span<float> dst)
@@ -197,9 +229,9 @@ public sealed unsafe partial class CudaBackend : IBackend, IDisposable
         var n = src.Numel;
         if (n == 0)
             return;
-        Gpu.MakeCurrent();
+        MakeCurrent();
         fixed (float* d = dst)
-            CudaDriver.Check(CudaDriver.cuMemcpyDtoH_v2(d, p, (nuint)(n * 4L)));
+            Memory.CopyToHost(d, p, n * 4L);
     }
 
     public void Convert(Tensor src, Tensor dst)
@@ -217,10 +249,8 @@ public sealed unsafe partial class CudaBackend : IBackend, IDisposable
             var bytes = src.DType.ByteCount(n);
             if (bytes == 0)
                 return;
-            Gpu.MakeCurrent();
-            CudaDriver.Check(
-                CudaDriver.cuMemcpyDtoDAsync_v2(Address(d), Address(s), (nuint)bytes, IntPtr.Zero)
-            );
+            MakeCurrent();
+            Memory.CopyOnDevice(Address(d), Address(s), bytes, IntPtr.Zero);
             return;
         }
         // Spikes saved for backward at 1 bit per element (the lean layout): one warp ballot per
@@ -290,5 +320,6 @@ public sealed unsafe partial class CudaBackend : IBackend, IDisposable
             _modules.Clear();
         }
         Allocator.Dispose();
+        Emulator?.Dispose();
     }
 }

@@ -4,20 +4,32 @@ using SpikeEngine.Cuda.Interop;
 namespace SpikeEngine.Cuda.Kernels;
 
 /// <summary>A kernel entry point in a loaded module, with its parameter signature.</summary>
-public sealed class CudaFunction(string name, IntPtr handle, KernelSignature signature)
+public sealed class CudaFunction(
+    string name,
+    IntPtr handle,
+    KernelSignature signature,
+    EmulatedDevice? emulator = null
+)
 {
     public string Name { get; } = name;
 
-    /// <summary>The driver's <c>CUfunction</c> (owned by its module).</summary>
+    /// <summary>The driver's <c>CUfunction</c> (owned by its module), or the emulation library's launch entry.</summary>
     public IntPtr Handle { get; } = handle;
 
     public KernelSignature Signature { get; } = signature;
+
+    /// <summary>The emulated device that runs this function on the CPU; null for a GPU's function.</summary>
+    public EmulatedDevice? Emulator { get; } = emulator;
 
     /// <summary>Registers per thread the loaded code uses.</summary>
     public unsafe int Registers
     {
         get
         {
+            if (Emulator is not null)
+                throw new InvalidOperationException(
+                    $"CudaFunction.Registers: {Name} runs in the CPU emulation, which has no registers to report"
+                );
             int v;
             CudaDriver.Check(
                 CudaDriver.cuFuncGetAttribute(
@@ -37,6 +49,9 @@ public enum KernelOrigin
     PrecompiledPtx,
     DiskCache,
     Nvrtc,
+
+    /// <summary>The CPU emulation library (the file compiled by the host C++ compiler).</summary>
+    Emulation,
 }
 
 /// <summary>
@@ -48,13 +63,21 @@ public enum KernelOrigin
 /// </summary>
 public sealed unsafe class CudaModule : IDisposable
 {
-    private readonly CudaModuleHandle handle;
+    private readonly CudaModuleHandle? handle;
+    private readonly EmulatedDevice? emulator;
     private readonly Dictionary<string, CudaFunction> functions = new(StringComparer.Ordinal);
 
-    private CudaModule(string file, CudaModuleHandle handle, KernelOrigin origin, string target)
+    private CudaModule(
+        string file,
+        CudaModuleHandle? handle,
+        KernelOrigin origin,
+        string target,
+        EmulatedDevice? emulator = null
+    )
     {
         File = file;
         this.handle = handle;
+        this.emulator = emulator;
         Origin = origin;
         Target = target;
     }
@@ -117,6 +140,16 @@ public sealed unsafe class CudaModule : IDisposable
         return module;
     }
 
+    /// <summary>The kernels of <paramref name="file"/> as compiled into the CPU emulation library, run by <paramref name="device"/>.</summary>
+    public static CudaModule LoadEmulated(EmulatedDevice device, string file)
+    {
+        if (!CudaEmulationLibrary.IsLoadable)
+            throw new InvalidOperationException(
+                $"CudaModule.LoadEmulated({file}): {CudaEmulationLibrary.UnavailableReason}"
+            );
+        return new CudaModule(file, null, KernelOrigin.Emulation, "cpu", device);
+    }
+
     /// <summary>Loads a PTX (NUL-terminated) or CUBIN image; a JIT failure reports the driver's log.</summary>
     public static CudaModule FromImage(
         CudaDevice device,
@@ -174,9 +207,20 @@ public sealed unsafe class CudaModule : IDisposable
                     nameof(name)
                 );
             }
+            if (emulator is not null)
+            {
+                f = new CudaFunction(
+                    name,
+                    CudaEmulationLibrary.Entry(EmulationEntries.ExportName(name)),
+                    signature,
+                    emulator
+                );
+                functions[name] = f;
+                return f;
+            }
             IntPtr fn;
             CudaDriver.Check(
-                CudaDriver.cuModuleGetFunction(&fn, handle.DangerousGetHandle(), name)
+                CudaDriver.cuModuleGetFunction(&fn, handle!.DangerousGetHandle(), name)
             );
             f = new CudaFunction(name, fn, signature);
             functions[name] = f;
@@ -184,5 +228,5 @@ public sealed unsafe class CudaModule : IDisposable
         }
     }
 
-    public void Dispose() => handle.Dispose();
+    public void Dispose() => handle?.Dispose();
 }

@@ -52,8 +52,10 @@ public readonly struct KernelArg
 }
 
 /// <summary>
-/// Launches kernels after checking the arguments against <see cref="KernelSignatures"/>. Counts
-/// launches (the parity tests' proof that the CUDA path ran). With <c>SPIKEENGINE_CUDA_SYNC=1</c>
+/// Launches kernels after checking the arguments against <see cref="KernelSignatures"/>, on the
+/// GPU (<c>cuLaunchKernel</c>) or, for a function of the CPU emulation, through the same argument
+/// array on <see cref="EmulatedDevice"/>. Counts launches (the parity tests' proof that the CUDA
+/// path ran). With <c>SPIKEENGINE_CUDA_SYNC=1</c>
 /// every launch synchronises and a fault is reported with the kernel's name.
 /// </summary>
 public static unsafe class KernelLauncher
@@ -132,9 +134,14 @@ public static unsafe class KernelLauncher
             pointers[i] = &values[i];
         }
         LastKernel = function.Name;
-        CudaDriver.LastLaunchedKernel = function.Name;
         Interlocked.Increment(ref launches);
         t_launches++;
+        if (function.Emulator is { } emulator)
+        {
+            emulator.Launch(function, grid, block, sharedBytes, pointers);
+            return;
+        }
+        CudaDriver.LastLaunchedKernel = function.Name;
         CudaDriver.Check(
             CudaDriver.cuLaunchKernel(
                 function.Handle,

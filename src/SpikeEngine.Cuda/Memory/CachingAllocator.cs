@@ -63,6 +63,9 @@ public sealed class CachingAllocator : IDisposable
 
     public CachingAllocator(IDeviceMemorySource source) => this.source = source;
 
+    /// <summary>Where the blocks come from; it also copies and fills them.</summary>
+    public IDeviceMemorySource Source => source;
+
     /// <summary>The size class a request of <paramref name="bytes"/> is served from.</summary>
     public static long RoundSize(long bytes)
     {
@@ -177,6 +180,7 @@ public sealed class CachingAllocator : IDisposable
 
     private DeviceBuffer Hand(ulong pointer, long blockSize, long bytes, IntPtr stream)
     {
+        source.Lend(pointer, bytes);
         live.Add(pointer, blockSize);
         current += blockSize;
         peak = Math.Max(peak, current);

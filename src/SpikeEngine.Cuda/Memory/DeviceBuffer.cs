@@ -12,6 +12,7 @@ namespace SpikeEngine.Cuda.Memory;
 public sealed unsafe class DeviceBuffer : IDisposable
 {
     private readonly CachingAllocator? owner;
+    private readonly IDeviceMemorySource memory;
     private int disposed;
 
     internal DeviceBuffer(
@@ -23,6 +24,7 @@ public sealed unsafe class DeviceBuffer : IDisposable
     )
     {
         this.owner = owner;
+        memory = owner.Source;
         Pointer = pointer;
         Bytes = bytes;
         BlockSize = blockSize;
@@ -30,8 +32,9 @@ public sealed unsafe class DeviceBuffer : IDisposable
         OwnsMemory = true;
     }
 
-    private DeviceBuffer(ulong pointer, long bytes, IntPtr stream)
+    private DeviceBuffer(IDeviceMemorySource memory, ulong pointer, long bytes, IntPtr stream)
     {
+        this.memory = memory;
         Pointer = pointer;
         Bytes = bytes;
         BlockSize = bytes;
@@ -74,7 +77,7 @@ public sealed unsafe class DeviceBuffer : IDisposable
                 $"DeviceBuffer.Slice: offset {offset} + bytes {bytes} outside a buffer of {Bytes} bytes"
             );
         }
-        return new DeviceBuffer(Pointer + (ulong)offset, bytes, Stream);
+        return new DeviceBuffer(memory, Pointer + (ulong)offset, bytes, Stream);
     }
 
     /// <summary>Synchronous host→device copy into the start of the buffer.</summary>
@@ -85,7 +88,7 @@ public sealed unsafe class DeviceBuffer : IDisposable
         CheckSize(bytes, nameof(CopyFrom));
         fixed (T* p = source)
         {
-            CudaDriver.Check(CudaDriver.cuMemcpyHtoD_v2(Pointer, p, (nuint)bytes));
+            memory.CopyToDevice(Pointer, p, bytes);
         }
     }
 
@@ -97,7 +100,7 @@ public sealed unsafe class DeviceBuffer : IDisposable
         CheckSize(bytes, nameof(CopyTo));
         fixed (T* p = destination)
         {
-            CudaDriver.Check(CudaDriver.cuMemcpyDtoH_v2(p, Pointer, (nuint)bytes));
+            memory.CopyToHost(p, Pointer, bytes);
         }
     }
 
@@ -105,9 +108,7 @@ public sealed unsafe class DeviceBuffer : IDisposable
     public void CopyFrom(DeviceBuffer source)
     {
         CheckSize(source.Bytes, nameof(CopyFrom));
-        CudaDriver.Check(
-            CudaDriver.cuMemcpyDtoDAsync_v2(Pointer, source.Pointer, (nuint)source.Bytes, Stream)
-        );
+        memory.CopyOnDevice(Pointer, source.Pointer, source.Bytes, Stream);
     }
 
     /// <summary>Copies the first <paramref name="count"/> elements back as a new array.</summary>
@@ -120,8 +121,7 @@ public sealed unsafe class DeviceBuffer : IDisposable
     }
 
     /// <summary>Sets every byte to zero, queued on <see cref="Stream"/>.</summary>
-    public void Clear() =>
-        CudaDriver.Check(CudaDriver.cuMemsetD8Async(Pointer, 0, (nuint)Bytes, Stream));
+    public void Clear() => memory.Fill8(Pointer, 0, Bytes, Stream);
 
     /// <summary>Sets every 32-bit word to <paramref name="bits"/> (e.g. a float's bits), queued on <see cref="Stream"/>.</summary>
     public void Fill32(uint bits)
@@ -132,7 +132,7 @@ public sealed unsafe class DeviceBuffer : IDisposable
                 $"DeviceBuffer.Fill32: {Bytes} bytes is not a whole number of 32-bit words"
             );
         }
-        CudaDriver.Check(CudaDriver.cuMemsetD32Async(Pointer, bits, (nuint)(Bytes / 4), Stream));
+        memory.Fill32(Pointer, bits, Bytes / 4, Stream);
     }
 
     private void CheckSize(long bytes, string op)

@@ -2,8 +2,12 @@ using SpikeEngine.Cuda.Interop;
 
 namespace SpikeEngine.Cuda.Memory;
 
-/// <summary>Where the caching allocator gets raw device memory: the driver, or a fake in tests.</summary>
-public interface IDeviceMemorySource
+/// <summary>
+/// Where the caching allocator gets raw device memory, and how that memory is copied and filled:
+/// the driver (<see cref="DriverMemorySource"/>), host memory for the CPU emulation of the
+/// kernels (<see cref="HostMemorySource"/>), or a fake in tests.
+/// </summary>
+public unsafe interface IDeviceMemorySource
 {
     /// <summary>Allocates <paramref name="bytes"/>; false when the device is out of memory, throws on any other failure.</summary>
     bool TryAllocate(long bytes, out ulong pointer);
@@ -13,6 +17,24 @@ public interface IDeviceMemorySource
 
     /// <summary>Waits until all queued work that may use freed blocks has finished.</summary>
     void Synchronize();
+
+    /// <summary>The allocator hands out the first <paramref name="usableBytes"/> of block <paramref name="pointer"/> (for bounds checking).</summary>
+    void Lend(ulong pointer, long usableBytes) { }
+
+    /// <summary>Synchronous copy of <paramref name="bytes"/> from host memory to <paramref name="destination"/>.</summary>
+    void CopyToDevice(ulong destination, void* source, long bytes);
+
+    /// <summary>Synchronous copy of <paramref name="bytes"/> from <paramref name="source"/> to host memory (after queued work).</summary>
+    void CopyToHost(void* destination, ulong source, long bytes);
+
+    /// <summary>Device-to-device copy queued on <paramref name="stream"/>.</summary>
+    void CopyOnDevice(ulong destination, ulong source, long bytes, IntPtr stream);
+
+    /// <summary>Sets <paramref name="count"/> 32-bit words at <paramref name="destination"/> to <paramref name="bits"/>, queued on <paramref name="stream"/>.</summary>
+    void Fill32(ulong destination, uint bits, long count, IntPtr stream);
+
+    /// <summary>Sets <paramref name="bytes"/> bytes at <paramref name="destination"/> to <paramref name="value"/>, queued on <paramref name="stream"/>.</summary>
+    void Fill8(ulong destination, byte value, long bytes, IntPtr stream);
 }
 
 /// <summary>Raw <c>cuMemAlloc_v2</c>/<c>cuMemFree_v2</c> in one device's context; each block is a <see cref="DevicePtrHandle"/>.</summary>
@@ -56,4 +78,36 @@ public sealed unsafe class DriverMemorySource(CudaDevice device) : IDeviceMemory
     }
 
     public void Synchronize() => device.Synchronize();
+
+    public void CopyToDevice(ulong destination, void* source, long bytes)
+    {
+        device.MakeCurrent();
+        CudaDriver.Check(CudaDriver.cuMemcpyHtoD_v2(destination, source, (nuint)bytes));
+    }
+
+    public void CopyToHost(void* destination, ulong source, long bytes)
+    {
+        device.MakeCurrent();
+        CudaDriver.Check(CudaDriver.cuMemcpyDtoH_v2(destination, source, (nuint)bytes));
+    }
+
+    public void CopyOnDevice(ulong destination, ulong source, long bytes, IntPtr stream)
+    {
+        device.MakeCurrent();
+        CudaDriver.Check(
+            CudaDriver.cuMemcpyDtoDAsync_v2(destination, source, (nuint)bytes, stream)
+        );
+    }
+
+    public void Fill32(ulong destination, uint bits, long count, IntPtr stream)
+    {
+        device.MakeCurrent();
+        CudaDriver.Check(CudaDriver.cuMemsetD32Async(destination, bits, (nuint)count, stream));
+    }
+
+    public void Fill8(ulong destination, byte value, long bytes, IntPtr stream)
+    {
+        device.MakeCurrent();
+        CudaDriver.Check(CudaDriver.cuMemsetD8Async(destination, value, (nuint)bytes, stream));
+    }
 }
