@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using SpikeEngine.Data;
+using SpikeEngine.Models;
 using SpikeEngine.Nn;
 using SpikeEngine.Training;
-using SpikeEngine.Training.Models;
 
 namespace SpikeEngine.Cli;
 
@@ -227,7 +227,7 @@ public static class TrainCommand
             ModelEntry entry;
             try
             {
-                entry = ModelCatalog.Find(modelName);
+                entry = ModelRegistry.Get(modelName);
             }
             catch (ArgumentException e)
             {
@@ -237,6 +237,7 @@ public static class TrainCommand
                 throw new InvalidOperationException(
                     $"--device {dev}: no CUDA backend in this build; use --device cpu"
                 );
+            var memoryOptions = MemoryOptions.Parse(r.GetValue(memory)!);
             var dsName = r.GetValue(dataset)!;
             var (train, test) = Datasets.Load(dsName, r.GetValue(data)!, r.GetValue(imageSize));
             var seedValue = r.GetValue(seed);
@@ -275,16 +276,22 @@ public static class TrainCommand
                     ["input"] = $"{train.Shape.Channels}x{train.Shape.Height}x{train.Shape.Width}",
                     ["encoder"] = r.GetValue(encoder)!,
                     ["seed"] = seedValue.ToString(CultureInfo.InvariantCulture),
-                    ["memory"] = r.GetValue(memory)!,
                 },
+                ModelName = entry.Name,
+                Memory = memoryOptions,
             };
-            using var net = entry.Create(train.NumClasses, train.Shape, seedValue);
-            (
-                r.GetValue(memory) == "standard" ? MemoryOptions.Standard : MemoryOptions.Lean
-            ).ApplyTo(net.Module);
+            using var net = entry.Create(
+                ModelOptions.ForInput(
+                    train.NumClasses,
+                    train.Shape.Channels,
+                    train.Shape.Height,
+                    seedValue,
+                    memoryOptions
+                )
+            );
             var view = new ProgressView(stdout, ProgressView.TerminalAttached(stdout));
             view.Message(
-                $"spike train: {net.Name} ({net.Module.ParameterCount():N0} parameters) on {dsName} ({train.Count} train / {test.Count} test), T={options.TimeSteps}, batch {options.BatchSize}, {options.Optimizer} lr {options.LearningRate}, {options.Epochs} epochs, {dev}, memory {r.GetValue(memory)}, out {options.OutputDirectory}"
+                $"spike train: {entry.Name} ({net.ParameterCount():N0} parameters) on {dsName} ({train.Count} train / {test.Count} test), T={options.TimeSteps}, batch {options.BatchSize}, {options.Optimizer} lr {options.LearningRate}, {options.Epochs} epochs, {dev}, memory {memoryOptions}, out {options.OutputDirectory}"
             );
             var trainer = new Trainer(options) { OnStep = view.Step, OnEpoch = view.Epoch };
             var resumeArg = r.GetValue(resume) ? "latest" : r.GetValue(resumeFrom);

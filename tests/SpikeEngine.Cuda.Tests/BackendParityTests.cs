@@ -78,37 +78,7 @@ public abstract class BackendParityTests
         float[] actual,
         float atol,
         float rtol
-    )
-    {
-        Assert.True(
-            expected.Length == actual.Length,
-            $"{what}: {actual.Length} values, expected {expected.Length}"
-        );
-        var worst = -1;
-        var worstExcess = 0.0;
-        for (var i = 0; i < expected.Length; i++)
-        {
-            double e = expected[i],
-                a = actual[i];
-            if (double.IsNaN(e) && double.IsNaN(a))
-                continue;
-            var excess =
-                double.IsNaN(a) || double.IsNaN(e)
-                    ? double.PositiveInfinity
-                    : Math.Abs(a - e) - (atol + rtol * Math.Abs(e));
-            if (excess > worstExcess)
-            {
-                worst = i;
-                worstExcess = excess;
-            }
-        }
-        Assert.True(
-            worst < 0,
-            worst < 0
-                ? ""
-                : $"{what}: worst index {worst} of {expected.Length}: CPU {expected[worst]:R}, backend {actual[worst]:R} (atol {atol}, rtol {rtol})"
-        );
-    }
+    ) => Approx.Close(what, actual, expected, atol, rtol);
 
     private static float[] Rand(int n, int seed, float lo = -1f, float hi = 1f)
     {
