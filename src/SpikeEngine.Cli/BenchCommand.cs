@@ -58,12 +58,9 @@ public static class BenchCommand
             Description = "Classifier outputs.",
             DefaultValueFactory = _ => 1000,
         }.Check(v => v >= 1, "must be at least 1");
-        public readonly Option<string> Memory = new("--memory")
-        {
-            Description =
-                "lean (bit-packed spikes, fp16 state, BN-neuron fusion) or standard (all float32).",
-            DefaultValueFactory = _ => "lean",
-        };
+        public readonly Option<MemoryOptions> Memory = Spike.MemoryOption(
+            "lean (bit-packed spikes, fp16 state, BN-neuron fusion) or standard (all float32), optionally with overrides (lean,state=bf16)."
+        );
         public readonly Option<string?> State = new("--state")
         {
             Description = "Override the saved neuron state dtype: fp32, bf16 or fp16.",
@@ -88,15 +85,7 @@ public static class BenchCommand
                 "cifar" => Models.Stem.Cifar,
                 var s => throw new UsageException($"--stem: expected imagenet or cifar, got '{s}'"),
             };
-            MemoryOptions memory;
-            try
-            {
-                memory = MemoryOptions.Parse(r.GetValue(Memory)!);
-            }
-            catch (ArgumentException e)
-            {
-                throw new UsageException(e.Message);
-            }
+            var memory = r.GetValue(Memory);
             if (r.GetValue(State) is { } state)
             {
                 try

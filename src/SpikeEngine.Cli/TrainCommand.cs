@@ -165,13 +165,9 @@ public static class TrainCommand
             Description = "Image-folder training crop size.",
             DefaultValueFactory = _ => 224,
         }.Check(v => v >= 8, "must be at least 8");
-        var memory = new Option<string>("--memory")
-        {
-            Description =
-                "What the layers save for backward: lean (bit-packed spikes, float16 H, BN-neuron fusion, conv-BN recomputation) or standard (float32). See docs/memory.md.",
-            DefaultValueFactory = _ => "lean",
-        };
-        memory.AcceptOnlyFromAmong("lean", "standard");
+        var memory = Spike.MemoryOption(
+            "What the layers save for backward: lean (bit-packed spikes, float16 H, BN-neuron fusion, conv-BN recomputation) or standard (float32), optionally with overrides (lean,state=bf16). See docs/memory.md."
+        );
         var stopAfter = new Option<long>("--stop-after-steps")
         {
             Description = "Stop after this many global steps (time-boxed runs, tests).",
@@ -237,7 +233,7 @@ public static class TrainCommand
                 throw new InvalidOperationException(
                     $"--device {dev}: no CUDA backend in this build; use --device cpu"
                 );
-            var memoryOptions = MemoryOptions.Parse(r.GetValue(memory)!);
+            var memoryOptions = r.GetValue(memory);
             var dsName = r.GetValue(dataset)!;
             var (train, test) = Datasets.Load(dsName, r.GetValue(data)!, r.GetValue(imageSize));
             var seedValue = r.GetValue(seed);
