@@ -142,7 +142,12 @@ public static class Spike
                 }
                 catch (ArgumentException e)
                 {
-                    r.AddError(e.Message);
+                    // The message names the option and the value; drop .NET's "(Parameter 'x')".
+                    r.AddError(
+                        e.ParamName is null
+                            ? e.Message
+                            : e.Message.Replace($" (Parameter '{e.ParamName}')", "")
+                    );
                     return default;
                 }
             },
