@@ -330,7 +330,7 @@ public sealed class OptimizerPrimitiveTests
         }
     }
 
-    /// <summary>The optimizer loops as they were in Training's OptimizerMath before moving to CpuBackend.Optim.cs (the oracle).</summary>
+    /// <summary>The optimizer loops as they were in Training's OptimizerMath before moving to Cpu/Optim.cs (the oracle).</summary>
     private static class PreviousOptimizerMath
     {
         public static void SgdStep(
