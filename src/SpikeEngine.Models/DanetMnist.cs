@@ -18,44 +18,31 @@ namespace SpikeEngine.Models;
 /// <c>fc.weight</c>. The memory options of <see cref="ModelOptions.Memory"/> are applied at the
 /// end of the constructor, as for <see cref="ResNet"/>.
 /// </remarks>
-public sealed class DanetMnist : Layer
+public sealed class DanetMnist : SpikingClassifier
 {
-    private readonly ClassifierHead _head;
     private readonly List<ModuleChain> _units = []; // stem, downsamples and stages, head neuron
 
     /// <param name="options">classes, input channels, neuron factory, memory layout, seed.</param>
     /// <param name="widths">channels of each stage (the stem has the first stage's width).</param>
     /// <param name="blocks">blocks of each stage.</param>
     public DanetMnist(ModelOptions options, int[] widths, int[] blocks)
+        : base(options)
     {
-        ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(widths);
         ArgumentNullException.ThrowIfNull(blocks);
-        if (widths.Length == 0 || widths.Length != blocks.Length)
+        if (
+            widths.Length == 0
+            || widths.Length != blocks.Length
+            || widths.Any(w => w <= 0)
+            || blocks.Any(b => b < 0)
+        )
             throw new ArgumentException(
-                $"DanetMnist: widths and blocks must be non-empty and of one length, got {widths.Length} and {blocks.Length}",
+                $"DanetMnist: one positive width and one non-negative block count per stage, got [{string.Join(", ", widths)}] and [{string.Join(", ", blocks)}]",
                 nameof(widths)
             );
-        if (widths.Any(w => w <= 0) || blocks.Any(b => b < 0))
-            throw new ArgumentException(
-                $"DanetMnist: widths must be positive and block counts non-negative, got [{string.Join(", ", widths)}] and [{string.Join(", ", blocks)}]",
-                nameof(widths)
-            );
-        if (options.NumClasses <= 0 || options.InChannels <= 0)
-            throw new ArgumentException(
-                $"DanetMnist: numClasses and inChannels must be positive, got {options.NumClasses} and {options.InChannels}",
-                nameof(options)
-            );
-        var neuron =
-            options.Neuron
-            ?? throw new ArgumentException(
-                "DanetMnist: options.Neuron (the neuron factory) is required",
-                nameof(options)
-            );
-        Options = options;
+        var neuron = Neuron;
         var seed = options.Seed * 7919 + 17;
         ulong NextSeed() => seed++;
-
         // Each unit is a chain of its own (stem, downsample, stage, head neuron), so fusion never
         // spans two units. Names are those of the model's earlier checkpoints where the layer
         // kept its place: stem.weight, stem.bn.weight, down1.weight, down1.bn.bias, down1_lif.
@@ -95,58 +82,24 @@ public sealed class DanetMnist : Layer
             );
         }
         _units.Add(Chain([Child("head_lif", neuron())]));
-        Avgpool = Child("avgpool", new AdaptiveAvgPool2d(1, 1));
-        Fc = Child("fc", new Linear(c, options.NumClasses, seed: NextSeed()));
+        AddHead(c, NextSeed());
         if (!IsShapeOnly)
-            Fc.Bias!.Fill_(0f);
-        Features = c;
-        _head = new ClassifierHead(Avgpool, Fc, c);
-        options.Memory.ApplyTo(this);
+            Fc.Bias!.Fill_(0f); // the classifier's bias starts at zero
     }
 
-    public ModelOptions Options { get; }
-
-    /// <summary>Channels entering the classifier.</summary>
-    public int Features { get; }
-
-    public AdaptiveAvgPool2d Avgpool { get; }
-
-    /// <summary>The classifier (bias zero at start).</summary>
-    public Linear Fc { get; }
-
-    public override Tensor Forward(Tensor x) // (T, N, C, H, W) → (T, N, classes)
+    protected override Tensor ForwardBody(Tensor x)
     {
-        ArgumentNullException.ThrowIfNull(x);
-        if (x.Rank != 5 || x.Shape[2] != Options.InChannels)
-            throw new ArgumentException(
-                $"DanetMnist: input must be [T, N, {Options.InChannels}, H, W] (multi-step images), got {x.Shape}",
-                nameof(x)
-            );
-        var y = x;
-        foreach (var unit in _units)
+        var y = _units[0].Forward(x);
+        foreach (var unit in _units.Skip(1))
         {
-            var next = unit.Forward(y);
-            if (!ReferenceEquals(y, x))
-                y.Dispose();
-            y = next;
+            using var previous = y;
+            y = unit.Forward(previous);
         }
-        using (y)
-            return _head.Forward(y);
+        return y;
     }
 
-    public override int[] InferShape(int[] shape, ShapeTrace trace)
-    {
-        ArgumentNullException.ThrowIfNull(shape);
-        if (shape.Length != 5 || shape[2] != Options.InChannels)
-            throw new ArgumentException(
-                $"DanetMnist: input must be [T, N, {Options.InChannels}, H, W] (multi-step images), got {ShapeTrace.Format(shape)}",
-                nameof(shape)
-            );
-        var s = shape;
-        foreach (var unit in _units)
-            s = unit.InferShape(s, trace);
-        return _head.InferShape(s, trace);
-    }
+    protected override int[] InferBody(int[] shape, ShapeTrace trace) =>
+        _units.Aggregate(shape, (s, unit) => unit.InferShape(s, trace));
 
     private Module[] ConvBn(string name, int cin, int cout, int stride, ulong seed) =>
         [

@@ -10,13 +10,13 @@ namespace SpikeEngine.Models;
 public sealed record ModelEntry(
     string Name,
     string Description,
-    Func<ModelOptions, Layer> Build,
+    Func<ModelOptions, SpikingClassifier> Build,
     Family? Family = null,
     int? Depth = null
 )
 {
     /// <summary>Builds the model with <paramref name="options"/> (its memory layout applied).</summary>
-    public Layer Create(ModelOptions options)
+    public SpikingClassifier Create(ModelOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         return Build(options);
@@ -105,7 +105,8 @@ public static class ModelRegistry
     }
 
     /// <summary>Builds the model named <paramref name="name"/> with <paramref name="options"/>.</summary>
-    public static Layer Create(string name, ModelOptions options) => Get(name).Create(options);
+    public static SpikingClassifier Create(string name, ModelOptions options) =>
+        Get(name).Create(options);
 
     /// <summary>Up to <paramref name="max"/> registered names closest to <paramref name="name"/> (edit distance).</summary>
     public static IReadOnlyList<string> Suggest(string name, int max = 3)
