@@ -10,7 +10,7 @@ public static class DataCommand
 {
     public static Command Build(TextWriter stdout)
     {
-        var cmd = new Command("data", $"Inspect dataset files. {Spike.ExitCodes}");
+        var cmd = new Command("data", "Inspect dataset files.");
         var format = new Option<string>("--format")
         {
             Description = "nmnist (.bin), aedat3 (AEDAT 3.1) or aedat2 (AEDAT 2.0).",

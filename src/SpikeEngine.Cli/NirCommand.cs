@@ -15,7 +15,7 @@ public static class NirCommand
     {
         var cmd = new Command(
             "nir",
-            $"Export a checkpoint to a NIR graph, import a NIR graph as a checkpoint, or simulate a graph. {Spike.ExitCodes}"
+            "Export a checkpoint to a NIR graph, import a NIR graph as a checkpoint, or simulate a graph."
         );
         cmd.Subcommands.Add(Export(stdout));
         cmd.Subcommands.Add(Import(stdout));

@@ -1,10 +1,12 @@
+using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace SpikeEngine.Cpu;
 
 // The buffers NeuronScan reads and writes: float32 rows, and the saved membrane H in float32,
-// bfloat16 or float16.
+// bfloat16 or float16, and V = reset(H) read back from the saved state.
 internal static partial class NeuronScan
 {
     /// <summary>A float32 tensor's array and element offset (Array null: absent).</summary>
@@ -45,5 +47,34 @@ internal static partial class NeuronScan
         else
             Half16.FromBFloat16(src, scratch);
         return scratch;
+    }
+
+    // V = reset(H) from the saved state (hs: H - HOff), in place-capable form (src may alias dst).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ResetInto(in Consts c, ReadOnlySpan<float> hs, Span<float> dst)
+    {
+        var n = dst.Length;
+        var w = Vector<float>.Count;
+        var vth = new Vector<float>(c.Vth);
+        var vr = new Vector<float>(c.Vr);
+        var hoff = new Vector<float>(c.HOff);
+        var doff = new Vector<float>(c.DOff);
+        var j = 0;
+        for (; j <= n - w; j += w)
+        {
+            var stored = new Vector<float>(hs[j..]);
+            var hv = stored + hoff;
+            var fire = Vector.GreaterThanOrEqual(stored - doff, Vector<float>.Zero);
+            var vv = c.Hard
+                ? Vector.ConditionalSelect(fire, vr, hv)
+                : hv - Vector.ConditionalSelect(fire, vth, Vector<float>.Zero);
+            vv.CopyTo(dst[j..]);
+        }
+        for (; j < n; j++)
+        {
+            var hv = hs[j] + c.HOff;
+            var fire = hs[j] - c.DOff >= 0f;
+            dst[j] = c.Hard ? (fire ? c.Vr : hv) : hv - (fire ? c.Vth : 0f);
+        }
     }
 }
