@@ -2,9 +2,9 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using SpikeEngine.Data;
+using SpikeEngine.Models;
 using SpikeEngine.Training;
 using SpikeEngine.Training.Checkpoints;
-using SpikeEngine.Training.Models;
 
 namespace SpikeEngine.Cli;
 
@@ -67,8 +67,12 @@ public static class EvalCommand
                 framesRun,
                 run.GetValueOrDefault("split") == "time" ? FrameSplit.Time : FrameSplit.Number
             );
-            NirCommand.EnsureModel(Get("model"));
-            using var net = ModelCatalog.Create(Get("model"), classes, input, 0);
+            var name = Get("model");
+            using var net = CliModels.Create(
+                name,
+                ModelOptions.ForInput(classes, input.Channels, input.Height, 0, ckpt.State.Memory),
+                input
+            );
             Trainer.LoadWeights(net, ckpt.Model, ckpt.SidecarPath);
             ISpikeEncoder encoder =
                 run.GetValueOrDefault("encoder") == "frames" ? new FrameEncoder()
@@ -78,11 +82,7 @@ public static class EvalCommand
             var result = Trainer.Evaluate(
                 net,
                 test,
-                r.GetValue(batch),
-                t,
-                encoder,
-                r.GetValue(workers),
-                Device.Cpu
+                new EvalOptions(r.GetValue(batch), t, encoder, r.GetValue(workers), Device.Cpu)
             );
             if (r.GetValue(json))
             {
@@ -91,7 +91,7 @@ public static class EvalCommand
                         new
                         {
                             checkpoint = ckpt.SidecarPath,
-                            model = net.Name,
+                            model = name,
                             samples = result.Samples,
                             top1 = result.Top1,
                             top5 = result.Top5,
@@ -104,7 +104,7 @@ public static class EvalCommand
             else
             {
                 stdout.WriteLine(
-                    $"{net.Name} ({ckpt.SidecarPath}): {result.Samples} test samples, top-1 {100 * result.Top1:F2}%"
+                    $"{name} ({ckpt.SidecarPath}): {result.Samples} test samples, top-1 {100 * result.Top1:F2}%"
                         + (result.Top5 is { } t5 ? $", top-5 {100 * t5:F2}%" : "")
                         + $", loss {result.Loss:F4}"
                 );

@@ -1,10 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
 using SpikeEngine.Data;
+using SpikeEngine.Models;
 using SpikeEngine.Nir;
 using SpikeEngine.Training;
 using SpikeEngine.Training.Checkpoints;
-using SpikeEngine.Training.Models;
 
 namespace SpikeEngine.Cli;
 
@@ -69,15 +69,18 @@ public static class NirCommand
             var input = new SampleShape(dims[0], dims[1], dims[2]);
             int classes = int.Parse(Get("num_classes"), CultureInfo.InvariantCulture);
             var name = Get("model");
-            EnsureModel(name);
-            using var net = ModelCatalog.Create(name, classes, input, 0);
+            using var net = CliModels.Create(
+                name,
+                ModelOptions.ForInput(classes, input.Channels, input.Height, 0, ckpt.State.Memory),
+                input
+            );
             Trainer.LoadWeights(net, ckpt.Model, ckpt.SidecarPath);
-            net.Module.Eval();
+            net.Eval();
             var step = double.IsNaN(r.GetValue(dt)) ? 1e-3 : r.GetValue(dt);
             var graph = NirExport.Export(net, dims, step);
             NirFile.Write(r.GetValue(output)!, graph);
             stdout.WriteLine(
-                $"{net.Name} ({ckpt.SidecarPath}) → {r.GetValue(output)}: {graph.Nodes.Count} nodes, {graph.Edges.Count} edges, dt {step.ToString("G6", CultureInfo.InvariantCulture)} s"
+                $"{name} ({ckpt.SidecarPath}) → {r.GetValue(output)}: {graph.Nodes.Count} nodes, {graph.Edges.Count} edges, dt {step.ToString("G6", CultureInfo.InvariantCulture)} s"
             );
             return Spike.Success;
         });
@@ -121,13 +124,12 @@ public static class NirCommand
             graph.Metadata["dt"] = new NirArray([], [step], false);
             var dir = Path.GetFullPath(r.GetValue(output)!);
             var copy = Path.Combine(dir, "graph.nir");
-            var model = new NirModel(graph, step);
-            using var net = new ClassifierModel(NirImport.Prefix + copy, model, model.Forward);
+            using var model = new NirModel(graph, step);
             NirFile.Write(copy, graph);
             var inShape = model.InputShape();
             var runInfo = new Dictionary<string, string>
             {
-                ["model"] = net.Name,
+                ["model"] = NirImport.Prefix + copy,
                 ["num_classes"] = Numel(model.OutputShape()).ToString(CultureInfo.InvariantCulture),
                 ["input"] = string.Join(
                     'x',
@@ -152,11 +154,11 @@ public static class NirCommand
                     Seed = 1,
                     Run = runInfo,
                 },
-                net.StateTensors(),
+                model.NamedTensors(),
                 []
             );
             stdout.WriteLine(
-                $"{path} → {sidecar}: {graph.Nodes.Count} nodes, {graph.Edges.Count} edges, {net.Module.ParameterCount():N0} parameters, dt {step.ToString("G6", CultureInfo.InvariantCulture)} s"
+                $"{path} → {sidecar}: {graph.Nodes.Count} nodes, {graph.Edges.Count} edges, {model.ParameterCount():N0} parameters, dt {step.ToString("G6", CultureInfo.InvariantCulture)} s"
             );
             return Spike.Success;
         });
@@ -214,35 +216,4 @@ public static class NirCommand
 
     private static int[] ParseInput(string text) =>
         [.. text.Split('x').Select(s => int.Parse(s, CultureInfo.InvariantCulture))];
-
-    /// <summary>Registers <c>nir:PATH</c> with the model catalog so train and eval can build it (its dt is the one the graph records).</summary>
-    public static void EnsureModel(string name)
-    {
-        if (!name.StartsWith(NirImport.Prefix, StringComparison.Ordinal))
-            return;
-        if (ModelCatalog.Entries.Any(e => e.Name == name))
-            return;
-        var path = name[NirImport.Prefix.Length..];
-        ModelCatalog.Register(
-            new ModelEntry(
-                name,
-                "a NIR graph with its weights",
-                (k, input, _) =>
-                {
-                    var net = NirImport.Load(path);
-                    var model = (NirModel)net.Module;
-                    int outputs = Numel(model.OutputShape());
-                    int inputs = Numel(model.InputShape());
-                    if (outputs != k || inputs != input.Size)
-                    {
-                        net.Dispose();
-                        throw new ArgumentException(
-                            $"--model {name}: the graph maps {inputs} inputs to {outputs} outputs; the dataset has {input.Size} inputs {input} and {k} classes"
-                        );
-                    }
-                    return net;
-                }
-            )
-        );
-    }
 }

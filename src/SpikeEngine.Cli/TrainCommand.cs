@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using SpikeEngine.Data;
+using SpikeEngine.Models;
 using SpikeEngine.Nn;
 using SpikeEngine.Training;
-using SpikeEngine.Training.Models;
 
 namespace SpikeEngine.Cli;
 
@@ -14,7 +14,7 @@ public static class TrainCommand
     {
         var model = new Option<string>("--model")
         {
-            Description = "Model name (see the model catalog).",
+            Description = "Model name (`spike models` lists them), or nir:PATH for a NIR graph.",
             Required = true,
         };
         var dataset = new Option<string>("--dataset")
@@ -150,13 +150,9 @@ public static class TrainCommand
             Description = "Image-folder training crop size.",
             DefaultValueFactory = _ => 224,
         }.Check(v => v >= 8, "must be at least 8");
-        var memory = new Option<string>("--memory")
-        {
-            Description =
-                "What the layers save for backward: lean (bit-packed spikes, float16 H, BN-neuron fusion, conv-BN recomputation) or standard (float32). See docs/memory.md.",
-            DefaultValueFactory = _ => "lean",
-        };
-        memory.AcceptOnlyFromAmong("lean", "standard");
+        var memory = Spike.MemoryOption(
+            "What the layers save for backward: lean (bit-packed spikes, float16 H, BN-neuron fusion, conv-BN recomputation) or standard (float32), optionally with overrides (lean,state=bf16). See docs/memory.md."
+        );
         var frames = new Option<int?>("--frames")
         {
             Description = "Event datasets: frames per sample T (sets --T).",
@@ -222,11 +218,10 @@ public static class TrainCommand
                 throw new UsageException("--resume and --resume-from exclude each other");
             var dev = DeviceOptions.Resolve(r.GetValue(device)!);
             var modelName = r.GetValue(model)!;
-            ModelEntry entry;
+            string canonical;
             try
             {
-                NirCommand.EnsureModel(modelName);
-                entry = ModelCatalog.Find(modelName);
+                canonical = CliModels.Canonical(modelName);
             }
             catch (ArgumentException e)
             {
@@ -238,6 +233,7 @@ public static class TrainCommand
                 throw new UsageException(
                     "--resume: continues the run in --out, so --out is required"
                 );
+            var memoryOptions = r.GetValue(memory);
             var dsName = r.GetValue(dataset)!;
             var events = FrameOptions.From(dsName, r.GetValue(frames), r.GetValue(split)!);
             var (train, test) = Datasets.Load(
@@ -288,21 +284,29 @@ public static class TrainCommand
                     ["input"] = $"{stepShape.Channels}x{stepShape.Height}x{stepShape.Width}",
                     ["encoder"] = events is not null ? "frames" : r.GetValue(encoder)!,
                     ["seed"] = seedValue.ToString(CultureInfo.InvariantCulture),
-                    ["memory"] = r.GetValue(memory)!,
                 },
+                ModelName = canonical,
+                Memory = memoryOptions,
             };
             if (events is not null)
             {
                 options.Run["frames"] = events.Frames.ToString(CultureInfo.InvariantCulture);
                 options.Run["split"] = r.GetValue(split)!;
             }
-            using var net = entry.Create(train.NumClasses, stepShape, seedValue);
-            (
-                r.GetValue(memory) == "standard" ? MemoryOptions.Standard : MemoryOptions.Lean
-            ).ApplyTo(net.Module);
+            using var net = CliModels.Create(
+                canonical,
+                ModelOptions.ForInput(
+                    train.NumClasses,
+                    stepShape.Channels,
+                    stepShape.Height,
+                    seedValue,
+                    memoryOptions
+                ),
+                stepShape
+            );
             var view = new ProgressView(stdout, ProgressView.TerminalAttached(stdout));
             view.Message(
-                $"spike train: {net.Name} ({net.Module.ParameterCount():N0} parameters) on {dsName} ({train.Count} train / {test.Count} test), T={options.TimeSteps}, batch {options.BatchSize}, {options.Optimizer} lr {options.LearningRate}, {options.Epochs} epochs, {dev}, memory {r.GetValue(memory)}, out {options.OutputDirectory}{(freshFolder ? " (a new run folder: no --out given)" : "")}"
+                $"spike train: {canonical} ({net.ParameterCount():N0} parameters) on {dsName} ({train.Count} train / {test.Count} test), T={options.TimeSteps}, batch {options.BatchSize}, {options.Optimizer} lr {options.LearningRate}, {options.Epochs} epochs, {dev}, memory {memoryOptions}, out {options.OutputDirectory}{(freshFolder ? " (a new run folder: no --out given)" : "")}"
             );
             var trainer = new Trainer(options) { OnStep = view.Step, OnEpoch = view.Epoch };
             var resumeArg = resumeLatest ? "latest" : r.GetValue(resumeFrom);

@@ -16,38 +16,23 @@ namespace SpikeEngine.Models;
 /// with no neuron (the stream is real-valued and every branch starts with a neuron), and a last
 /// neuron <c>sn_out</c> turns the stream into spikes before the head.
 /// </remarks>
-public sealed class ResNet : Layer
+public sealed class ResNet : SpikingClassifier
 {
     private readonly List<Module> _stem = [];
     private readonly List<Layer> _stages = [];
     private readonly NeuronNode? _snOut;
+    private readonly ModuleChain _body; // stem, stages, sn_out
 
     public ResNet(Family family, int depth, ModelOptions options)
+        : base(options)
     {
-        ArgumentNullException.ThrowIfNull(options);
         if (!Enum.IsDefined(family))
             throw new ArgumentException($"ResNet: unknown family {family}", nameof(family));
-        if (options.NumClasses <= 0)
-            throw new ArgumentException(
-                $"ResNet: numClasses must be positive, got {options.NumClasses}",
-                nameof(options)
-            );
-        if (options.InChannels <= 0)
-            throw new ArgumentException(
-                $"ResNet: inChannels must be positive, got {options.InChannels}",
-                nameof(options)
-            );
         if (!Enum.IsDefined(options.Stem))
             throw new ArgumentException($"ResNet: unknown stem {options.Stem}", nameof(options));
-        var neuron =
-            options.Neuron
-            ?? throw new ArgumentException(
-                "ResNet: options.Neuron (the neuron factory) is required",
-                nameof(options)
-            );
+        var neuron = Neuron;
         Family = family;
         Layout = ResNetLayout.For(depth);
-        Options = options;
         ulong counter = 0;
         ulong NextSeed() => SplitMix(options.Seed ^ SplitMix(++counter));
         var pre = family is Family.MsResNet or Family.DaNetPre;
@@ -133,57 +118,22 @@ public sealed class ResNet : Layer
         }
         if (pre)
             _snOut = Child("sn_out", neuron());
-        Avgpool = Child("avgpool", new AdaptiveAvgPool2d(1, 1));
-        Fc = Child("fc", new Linear(inChannels, options.NumClasses, seed: NextSeed()));
-        Features = inChannels;
-        options.Memory.ApplyTo(this);
+        _body = Chain(BodyModules());
+        AddHead(inChannels, NextSeed());
     }
 
     public Family Family { get; }
     public ResNetLayout Layout { get; }
-    public ModelOptions Options { get; }
-
-    /// <summary>Channels entering the classifier.</summary>
-    public int Features { get; }
-
-    public AdaptiveAvgPool2d Avgpool { get; }
-    public Linear Fc { get; }
 
     /// <summary>The stages <c>layer1</c>, <c>layer2</c>, ... (a <see cref="DaStage"/> or a <see cref="Sequential"/> of blocks).</summary>
     public IReadOnlyList<Layer> Stages => _stages;
 
-    public override Tensor Forward(Tensor x) // (T, N, C, H, W) → (T, N, classes)
-    {
-        ArgumentNullException.ThrowIfNull(x);
-        if (x.Rank != 5 || x.Shape[2] != Options.InChannels)
-            throw new ArgumentException(
-                $"ResNet: input must be [T, N, {Options.InChannels}, H, W] (multi-step images), got {x.Shape}",
-                nameof(x)
-            );
-        var y = RunChain([.. Body()], x);
-        using (y)
-        using (var pooled = Avgpool.Forward(y))
-        using (var flat = pooled.Reshape(pooled.Shape[0], pooled.Shape[1], Features))
-            return Fc.Forward(flat);
-    }
+    protected override Tensor ForwardBody(Tensor x) => _body.Forward(x);
 
-    public override int[] InferShape(int[] shape, ShapeTrace trace)
-    {
-        ArgumentNullException.ThrowIfNull(shape);
-        ArgumentNullException.ThrowIfNull(trace);
-        if (shape.Length != 5 || shape[2] != Options.InChannels)
-            throw new ArgumentException(
-                $"ResNet: input must be [T, N, {Options.InChannels}, H, W] (multi-step images), got {ShapeTrace.Format(shape)}",
-                nameof(shape)
-            );
-        var s = shape;
-        foreach (var m in Body())
-            s = Infer(m, s, trace);
-        s = Avgpool.InferShape(s, trace);
-        return Fc.InferShape([s[0], s[1], Features], trace);
-    }
+    protected override int[] InferBody(int[] shape, ShapeTrace trace) =>
+        _body.InferShape(shape, trace);
 
-    private IEnumerable<Module> Body()
+    private IEnumerable<Module> BodyModules()
     {
         foreach (var m in _stem)
             yield return m;

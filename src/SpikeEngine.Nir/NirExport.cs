@@ -1,6 +1,5 @@
+using SpikeEngine.Models;
 using SpikeEngine.Nn;
-using SpikeEngine.Training;
-using SpikeEngine.Training.Models;
 
 namespace SpikeEngine.Nir;
 
@@ -13,8 +12,8 @@ namespace SpikeEngine.Nir;
 /// <c>τ_NIR dv/dt = (v_leak − v) + R I</c> with <c>τ_NIR = τ·dt</c>, <c>R = 1</c>,
 /// <c>v_leak = v_reset = V_r</c>; without decay_input, <c>H = V − (V − V_r)/τ + X</c>, <c>R = τ</c>.</item>
 /// <item>IF, <c>H = V + X</c>, is the Euler step of <c>dv/dt = R I</c> with <c>R = 1/dt</c>.</item>
-/// <item>A densely additive shortcut <c>x + F(x)</c> is a second edge into the consumer: NIR sums a
-/// node's inputs.</item>
+/// <item>A densely additive shortcut <c>x + F(x)</c> (each block of a <see cref="DaStage"/>) is a
+/// second edge into the consumer: NIR sums a node's inputs.</item>
 /// </list>
 /// Neuron parameters are written shaped like the layer (e.g. <c>(16, 14, 14)</c>). What NIR cannot
 /// express (max pooling, soft reset, PLIF's learnable τ, a layer this exporter does not know) is
@@ -22,8 +21,12 @@ namespace SpikeEngine.Nir;
 /// </summary>
 public static class NirExport
 {
-    /// <summary>The graph of <paramref name="model"/> for input (C, H, W) <paramref name="input"/>.</summary>
-    public static NirGraph Export(ClassifierModel model, int[] input, double dt)
+    /// <summary>
+    /// The graph of <paramref name="model"/> for input (C, H, W) <paramref name="input"/>:
+    /// <see cref="DanetMnist"/> (its units, then global average pooling and the classifier), a
+    /// <see cref="Sequential"/> chain, or an imported <see cref="NirModel"/> (written back whole).
+    /// </summary>
+    public static NirGraph Export(Module model, int[] input, double dt)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (!(dt > 0) || !double.IsFinite(dt))
@@ -32,9 +35,9 @@ public static class NirExport
                 dt,
                 $"NIR export: dt must be a positive number of seconds, got {dt}"
             );
-        if (model.Module is NirModel imported)
+        if (model is NirModel imported)
             return FromImported(imported, dt);
-        var w = new Writer(model.Module, dt);
+        var w = new Writer(model, dt);
         w.Graph.Add(
             "input",
             new NirNode("Input").With(
@@ -44,26 +47,21 @@ public static class NirExport
         );
         var sources = new List<string> { "input" };
         var shape = input;
-        switch (model.Module)
+        switch (model)
         {
             case DanetMnist net:
-                foreach (var (chain, residual) in net.Units)
-                {
-                    var outs = w.Chain(chain, sources, ref shape);
-                    sources = residual ? [.. sources, .. outs] : outs;
-                }
-                var (head, fcW, fcB) = net.Classifier;
-                sources = w.Chain([head], sources, ref shape);
+                foreach (var unit in net.Units)
+                    sources = w.Chain(unit.Modules, sources, ref shape);
                 sources = w.GlobalAvgPool("pool", sources, ref shape);
                 sources = w.Flatten("flatten", sources, ref shape);
-                sources = w.Affine("fc", fcW, fcB, sources, ref shape);
+                sources = w.Affine("fc", net.Fc.Weight, net.Fc.Bias, sources, ref shape);
                 break;
             case Sequential seq:
                 sources = w.Chain(seq.Modules, sources, ref shape);
                 break;
             default:
                 throw new NotSupportedException(
-                    $"NIR export: model '{model.Name}' ({model.Module.GetType().Name}) has no NIR mapping; exportable: the danet-mnist family and Sequential chains of Conv2d, BatchNorm2d, LifNode, IfNode, AvgPool2d, Flatten, Linear"
+                    $"NIR export: model {model.GetType().Name} has no NIR mapping; exportable: the danet-mnist family (DanetMnist) and Sequential chains of Conv2d, BatchNorm2d, LifNode, IfNode, AvgPool2d, Flatten, Linear, DaStage"
                 );
         }
         w.Graph.Add(
@@ -193,6 +191,19 @@ public static class NirExport
                         break; // the identity at inference
                     case Sequential seq:
                         sources = Chain(seq.Modules, sources, ref shape);
+                        break;
+                    case DaStage stage:
+                        // x_{i+1} = x_i + F_i(x_i) with identity shortcuts: the stream is the
+                        // list of sources NIR sums, and each branch adds its output to it.
+                        foreach (var block in stage.Blocks)
+                        {
+                            if (block.Downsample is not null)
+                                throw new NotSupportedException(
+                                    $"NIR export: '{Name(block)}' has a downsample shortcut; exportable DA stages keep their shape (identity shortcuts)"
+                                );
+                            var outs = Chain(block.Branch.Modules, sources, ref shape);
+                            sources = [.. sources, .. outs];
+                        }
                         break;
                     case MaxPool2d:
                         throw new NotSupportedException(

@@ -7,7 +7,7 @@ namespace SpikeEngine.Nir;
 /// <summary>NIR graph → engine model, and simulation of a graph step by step.</summary>
 public static class NirImport
 {
-    /// <summary>Model-name prefix of imported graphs in the model catalog: <c>nir:PATH</c>.</summary>
+    /// <summary>Model-name prefix that names a NIR graph file where a model name is expected: <c>nir:PATH</c>.</summary>
     public const string Prefix = "nir:";
 
     /// <summary>
@@ -29,11 +29,10 @@ public static class NirImport
     /// The graph in <paramref name="path"/> as a classifier (output (T, N, K)), weights from the
     /// graph, trainable: the model <c>spike train --model nir:PATH</c> fine-tunes.
     /// </summary>
-    public static ClassifierModel Load(string path, double? dt = null)
+    public static NirModel Load(string path, double? dt = null)
     {
         var graph = NirFile.Read(path);
-        var model = new NirModel(graph, ResolveDt(graph, dt, path));
-        return new ClassifierModel(Prefix + path, model, model.Forward);
+        return new NirModel(graph, ResolveDt(graph, dt, path));
     }
 
     /// <summary>

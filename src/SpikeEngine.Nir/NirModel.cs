@@ -111,7 +111,7 @@ public sealed class NirModel : Module
         _steps.Where(s => s.Op is INirStateful).Select(s => (s.Name, NirOp.Numel(s.OutShape)));
 
     /// <summary>x (T, N, ...input shape) → (T, N, ...output shape).</summary>
-    public Tensor Forward(Tensor x)
+    public override Tensor Forward(Tensor x)
     {
         ArgumentNullException.ThrowIfNull(x);
         var inShape = InputShape();
@@ -126,8 +126,6 @@ public sealed class NirModel : Module
                     nameof(x)
                 );
         }
-        int t = x.Shape[0],
-            n = x.Shape[1];
         var values = new Tensor?[_steps.Count];
         var remaining = new int[_steps.Count];
         foreach (var s in _steps)
@@ -146,7 +144,7 @@ public sealed class NirModel : Module
                 else
                     input = Tensor.AddN([.. s.Inputs.Select(p => values[p]!)]);
                 using (input)
-                    values[i] = s.Op.Apply(input, t, n);
+                    values[i] = s.Op.Forward(input);
                 foreach (var p in s.Inputs)
                     if (--remaining[p] == 0 && p != _output)
                     {
@@ -163,6 +161,32 @@ public sealed class NirModel : Module
             foreach (var v in values)
                 v?.Dispose();
         }
+    }
+
+    /// <summary>Shape-only twin of <see cref="Forward"/>: (T, N, ...input shape) → (T, N, ...output shape).</summary>
+    public override int[] InferShape(int[] shape, ShapeTrace trace)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        ArgumentNullException.ThrowIfNull(trace);
+        var inShape = InputShape();
+        if (
+            shape.Length < 3
+            || !(
+                shape[2..].SequenceEqual(inShape)
+                || (shape.Length == 3 && shape[2] == NirOp.Numel(inShape))
+            )
+        )
+            throw new ArgumentException(
+                $"NIR model: input {ShapeTrace.Format(shape)} does not match (T, N, {string.Join(", ", inShape)}) of Input node '{_steps[_input].Name}'",
+                nameof(shape)
+            );
+        for (int i = 0; i < _steps.Count; i++)
+        {
+            var s = _steps[i];
+            var stepIn = i == _input ? inShape : _steps[s.Inputs[0]].OutShape;
+            s.Op.InferShape([shape[0], shape[1], .. stepIn], trace);
+        }
+        return [shape[0], shape[1], .. OutputShape()];
     }
 
     private static int[] InputShape(string name, NirNode node)

@@ -28,7 +28,21 @@ internal abstract class NirOp : Module
     /// <summary>Per-sample output shape.</summary>
     public int[] OutShape { get; }
 
-    public abstract Tensor Apply(Tensor x, int t, int n);
+    /// <summary>(T, N, ...in shape) → (T, N, ...<see cref="OutShape"/>).</summary>
+    public sealed override Tensor Forward(Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        return Apply(x, x.Shape[0], x.Shape[1]);
+    }
+
+    public override int[] InferShape(int[] shape, ShapeTrace trace)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        return [shape[0], shape[1], .. OutShape];
+    }
+
+    /// <summary>The op on <paramref name="x"/> (T, N, ...in shape), <paramref name="t"/> = T and <paramref name="n"/> = N.</summary>
+    protected abstract Tensor Apply(Tensor x, int t, int n);
 
     public static NirOp Create(string name, NirNode node, int[] inShape, double dt) =>
         node.Type switch
@@ -106,7 +120,7 @@ internal abstract class NirOp : Module
 
     private sealed class Identity(string name, int[] shape) : NirOp(name, shape)
     {
-        public override Tensor Apply(Tensor x, int t, int n) => x.Reshape(x.Shape.ToArray());
+        protected override Tensor Apply(Tensor x, int t, int n) => x.Reshape(x.Shape.ToArray());
     }
 
     private sealed class AffineOp : NirOp
@@ -145,7 +159,7 @@ internal abstract class NirOp : Module
             return [w.Shape[0]];
         }
 
-        public override Tensor Apply(Tensor x, int t, int n)
+        protected override Tensor Apply(Tensor x, int t, int n)
         {
             using var flat = x.Reshape(t * n, _w.Shape[1]);
             using var y = Ops.Linear(flat, _w, _b);
@@ -239,7 +253,7 @@ internal abstract class NirOp : Module
             return (stride, padding, dilation, [w.Shape[0], oh, ow]);
         }
 
-        public override Tensor Apply(Tensor x, int t, int n)
+        protected override Tensor Apply(Tensor x, int t, int n)
         {
             using var folded = Fold(x, t, n, _inShape);
             using var y = Ops.Conv2d(folded, _w, _b, _stride, _padding, _dilation);
@@ -295,7 +309,7 @@ internal abstract class NirOp : Module
             return [inShape[0], oh, ow];
         }
 
-        public override Tensor Apply(Tensor x, int t, int n)
+        protected override Tensor Apply(Tensor x, int t, int n)
         {
             using var folded = Fold(x, t, n, _inShape);
             using var avg = Ops.AvgPool2d(folded, _kernel, _stride, _padding);
@@ -330,14 +344,14 @@ internal abstract class NirOp : Module
             ];
         }
 
-        public override Tensor Apply(Tensor x, int t, int n) => Unfold(x, t, n);
+        protected override Tensor Apply(Tensor x, int t, int n) => Unfold(x, t, n);
     }
 
     private sealed class ScaleOp(string name, NirNode node, int[] inShape) : NirOp(name, inShape)
     {
         private readonly float _scale = (float)Uniform(name, node, "scale", Numel(inShape));
 
-        public override Tensor Apply(Tensor x, int t, int n) => x * _scale;
+        protected override Tensor Apply(Tensor x, int t, int n) => x * _scale;
     }
 
     /// <summary>Scales the input by a constant, then runs an engine neuron.</summary>
@@ -357,7 +371,10 @@ internal abstract class NirOp : Module
 
         public FusedNeuronNode Neuron => _neuron;
 
-        public override Tensor Apply(Tensor x, int t, int n)
+        public override int[] InferShape(int[] shape, ShapeTrace trace) =>
+            _neuron.InferShape(shape, trace);
+
+        protected override Tensor Apply(Tensor x, int t, int n)
         {
             if (_inputScale == 1f)
                 return _neuron.Forward(x);

@@ -1,7 +1,7 @@
 using SpikeEngine.Data;
+using SpikeEngine.Models;
 using SpikeEngine.Nn;
 using SpikeEngine.Training;
-using SpikeEngine.Training.Models;
 
 namespace SpikeEngine.Nir.Tests;
 
@@ -22,6 +22,7 @@ public sealed class ExportImportTests
             Seed = 3,
             OutputDirectory = Path.Combine(dir, "run"),
             Workers = 0,
+            ModelName = "danet-mnist",
             Run = new Dictionary<string, string>
             {
                 ["dataset"] = "synthetic",
@@ -31,7 +32,10 @@ public sealed class ExportImportTests
                 ["seed"] = "3",
             },
         };
-        using var net = ModelCatalog.Create("danet-mnist", 4, train.Shape, 3);
+        using var net = ModelRegistry.Create(
+            "danet-mnist",
+            ModelOptions.ForInput(4, train.Shape.Channels, train.Shape.Height, 3)
+        );
         var result = new Trainer(options).Run(
             net,
             train,
@@ -72,14 +76,22 @@ public sealed class ExportImportTests
         );
         Assert.Contains(graph.Edges, e => e.Target == "head_lif" && e.Source == "stage3.0.conv2");
         Assert.Contains(graph.Edges, e => e.Target == "head_lif" && e.Source == "down2");
-        Assert.Equal([16, 14, 14], graph["stage2_0_lif1"].Arrays["tau"].Shape);
+        Assert.Equal([16, 14, 14], graph["stage2.0.sn1"].Arrays["tau"].Shape);
 
-        var reference = Trainer.Evaluate(net, test, 16, 2, new DirectEncoder(), 0, Device.Cpu);
+        var reference = Trainer.Evaluate(
+            net,
+            test,
+            new EvalOptions(16, 2, new DirectEncoder(), 0, Device.Cpu)
+        );
         var sidecar = Directory.GetFiles(Path.Combine(dir, "imported"), "*.json").Single();
         var ckpt = SpikeEngine.Training.Checkpoints.CheckpointStore.Load(sidecar);
         using var imported = NirImport.Load(Path.Combine(dir, "imported", "graph.nir"));
         Trainer.LoadWeights(imported, ckpt.Model, sidecar);
-        var again = Trainer.Evaluate(imported, test, 16, 2, new DirectEncoder(), 0, Device.Cpu);
+        var again = Trainer.Evaluate(
+            imported,
+            test,
+            new EvalOptions(16, 2, new DirectEncoder(), 0, Device.Cpu)
+        );
         Assert.True(
             reference.Top1 > 0.4,
             $"the trained model should beat chance (0.25), got {reference.Top1}; epochs: {string.Join("; ", result.Epochs)}"
@@ -92,8 +104,11 @@ public sealed class ExportImportTests
     public void RoundTripKeepsEveryNodeEdgeAndArray()
     {
         var dir = Temp.Dir();
-        using var net = ModelCatalog.Create("danet-mnist-tiny", 10, new SampleShape(1, 28, 28), 5);
-        net.Module.Eval();
+        using var net = ModelRegistry.Create(
+            "danet-mnist-tiny",
+            ModelOptions.ForInput(10, 1, 28, 5)
+        );
+        net.Eval();
         var graph = NirExport.Export(net, [1, 28, 28], 1e-3);
         var path = Path.Combine(dir, "g.nir");
         NirFile.Write(path, graph);
@@ -122,8 +137,7 @@ public sealed class ExportImportTests
         using var model = new NirModel(back, 1e-3);
         Assert.Equal([1, 28, 28], model.InputShape());
         Assert.Equal([10], model.OutputShape());
-        using var imported = new ClassifierModel("nir", model, model.Forward);
-        var again = NirExport.Export(imported, [1, 28, 28], 1e-3);
+        var again = NirExport.Export(model, [1, 28, 28], 1e-3);
         Assert.Equal(back.Nodes.Select(n => n.Key), again.Nodes.Select(n => n.Key));
         Assert.Equal(back.Edges, again.Edges);
         foreach (var (name, node) in back.Nodes)
@@ -135,14 +149,17 @@ public sealed class ExportImportTests
                 again[name].Arrays[k].Data.Select(v => (float)v)
             );
         }
-        Assert.Throws<ArgumentException>(() => NirExport.Export(imported, [1, 28, 28], 2e-3));
+        Assert.Throws<ArgumentException>(() => NirExport.Export(model, [1, 28, 28], 2e-3));
     }
 
     [Fact]
     public void ImportedGraphIsTrainable()
     {
-        using var net = ModelCatalog.Create("danet-mnist-tiny", 4, new SampleShape(1, 28, 28), 5);
-        net.Module.Eval();
+        using var net = ModelRegistry.Create(
+            "danet-mnist-tiny",
+            ModelOptions.ForInput(4, 1, 28, 5)
+        );
+        net.Eval();
         var graph = NirExport.Export(net, [1, 28, 28], 1e-3);
         using var model = new NirModel(graph, 1e-3);
         using var scope = TensorScope.Begin();
@@ -159,23 +176,22 @@ public sealed class ExportImportTests
     [Fact]
     public void MaxPoolingAndSoftResetAreRefusedNamingTheOp()
     {
-        using var pooled = new ClassifierModel(
-            "seq",
-            new Sequential(new Conv2d(1, 2, 3, padding: 1), new LifNode(), new MaxPool2d(2, 2)),
-            x => x
+        using var pooled = new Sequential(
+            new Conv2d(1, 2, 3, padding: 1),
+            new LifNode(),
+            new MaxPool2d(2, 2)
         );
         var e = Assert.Throws<NotSupportedException>(() =>
             NirExport.Export(pooled, [1, 8, 8], 1e-3)
         );
         Assert.Contains("max pooling", e.Message);
-        using var soft = new ClassifierModel(
-            "seq",
-            new Sequential(new Conv2d(1, 2, 3), new IfNode(vReset: null)),
-            x => x
-        );
+        using var soft = new Sequential(new Conv2d(1, 2, 3), new IfNode(vReset: null));
         e = Assert.Throws<NotSupportedException>(() => NirExport.Export(soft, [1, 8, 8], 1e-3));
         Assert.Contains("soft reset", e.Message);
-        using var resnet = ModelCatalog.Create("sew-resnet18", 10, new SampleShape(3, 32, 32), 1);
+        using var resnet = ModelRegistry.Create(
+            "sew-resnet18",
+            ModelOptions.ForInput(10, 3, 32, 1)
+        );
         e = Assert.Throws<NotSupportedException>(() => NirExport.Export(resnet, [3, 32, 32], 1e-3));
         Assert.Contains("no NIR mapping", e.Message);
     }

@@ -157,6 +157,8 @@ public sealed class CliTests
     [InlineData("info")]
     [InlineData("models")]
     [InlineData("bench")]
+    [InlineData("nir")]
+    [InlineData("data")]
     public void CommandHelpLeavesTheExitCodesToTheTopLevel(string command)
     {
         var (code, output, _) = Spike(command, "--help");

@@ -1,5 +1,5 @@
 using SpikeEngine.Data;
-using SpikeEngine.Training.Models;
+using SpikeEngine.Models;
 
 namespace SpikeEngine.Training.Tests;
 
@@ -52,10 +52,17 @@ public sealed class LearningTests
     {
         var train = new BarsDataset(512, seed: 1);
         var test = new BarsDataset(256, seed: 2); // other images: held out
-        using var model = ModelCatalog.Create("danet-mnist-tiny", 4, train.Shape, 5);
+        using var model = ModelRegistry.Create(
+            "danet-mnist-tiny",
+            ModelOptions.ForInput(4, train.Shape.Channels, train.Shape.Height, 5)
+        );
         // The same net before any update (chance is 0.25).
         var untrained = Trainer
-            .Evaluate(model, test, 64, timeSteps: 2, new DirectEncoder(), 1, Device.Cpu)
+            .Evaluate(
+                model,
+                test,
+                new EvalOptions(64, TimeSteps: 2, new DirectEncoder(), 1, Device.Cpu)
+            )
             .Top1;
         var options = new TrainerOptions
         {

@@ -29,15 +29,20 @@ public sealed partial class Tensor
         if (GradFn is null)
         {
             AccumulateLeaf(this, seed);
+            OnGradFinal?.Invoke(this);
             return;
         }
         var order = TopologicalOrder(GradFn);
+        var pending = PendingHookedLeaves(order);
         var grads = new Dictionary<Node, Tensor?[]>(ReferenceEqualityComparer.Instance);
         Slot(grads, GradFn)[OutputIndex] = seed;
         foreach (var node in order)
         {
             if (!grads.TryGetValue(node, out var outs))
+            {
+                LeafEdgesDone(node, pending);
                 continue;
+            }
             if (node.IsReleased)
             {
                 Dispose(outs);
@@ -84,9 +89,57 @@ public sealed partial class Tensor
                     slot[input.OutputIndex] = Accumulate(slot[input.OutputIndex], g);
                 }
             }
+            LeafEdgesDone(node, pending);
         }
         foreach (var rest in grads.Values)
             Dispose(rest);
+    }
+
+    /// <summary>
+    /// Called during <see cref="Backward"/> as soon as this leaf's gradient is final for that
+    /// pass: every node of the graph that feeds it has run, so <see cref="Grad"/> will not change
+    /// again before <c>Backward</c> returns. Nodes run in reverse topological order, so the leaves
+    /// used last in the forward pass are final first — the point where data-parallel training can
+    /// start reducing a bucket of gradients while backward continues. Leaves only; a leaf the
+    /// graph does not reach is not called.
+    /// </summary>
+    public Action<Tensor>? OnGradFinal { get; set; }
+
+    // For each leaf with a hook: how many (node, input) edges of the graph still have to run.
+    private static Dictionary<Tensor, int>? PendingHookedLeaves(List<Node> order)
+    {
+        Dictionary<Tensor, int>? pending = null;
+        foreach (var node in order)
+        {
+            foreach (var input in node.Inputs)
+            {
+                if (input is { GradFn: null, RequiresGrad: true, OnGradFinal: not null })
+                {
+                    pending ??= new Dictionary<Tensor, int>(ReferenceEqualityComparer.Instance);
+                    pending[input] = pending.GetValueOrDefault(input) + 1;
+                }
+            }
+        }
+        return pending;
+    }
+
+    // The node has run (or was skipped, receiving no gradient): its leaf edges are done.
+    private static void LeafEdgesDone(Node node, Dictionary<Tensor, int>? pending)
+    {
+        if (pending is null)
+            return;
+        foreach (var input in node.Inputs)
+        {
+            if (input is null || !pending.TryGetValue(input, out var left))
+                continue;
+            if (left > 1)
+                pending[input] = left - 1;
+            else
+            {
+                pending.Remove(input);
+                input.OnGradFinal!.Invoke(input);
+            }
+        }
     }
 
     private static Tensor?[] Slot(Dictionary<Node, Tensor?[]> grads, Node node)

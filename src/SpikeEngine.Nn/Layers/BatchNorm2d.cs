@@ -50,20 +50,6 @@ public sealed class BatchNorm2d : Layer
     /// <summary>(C)</summary>
     public Tensor RunningVar { get; }
 
-    /// <summary>
-    /// When this BN is followed by a fused neuron in a chain (<see cref="Layer.RunChain"/>), run both
-    /// as one op that saves only the neuron's state (<see cref="BnNeuronOps"/>). Set by
-    /// <see cref="MemoryLayout.Lean"/>; only used in training mode with multi-step input.
-    /// </summary>
-    public bool FuseWithNeuron { get; set; }
-
-    /// <summary>
-    /// When this BN directly follows a bias-free <see cref="Conv2d"/> in a chain and is not fused
-    /// with a neuron, run both as one op that recomputes the conv output in backward instead of
-    /// saving it (<see cref="Ops.Conv2dBatchNorm"/>). Set by <see cref="MemoryOptions.RecomputeConvBn"/>.
-    /// </summary>
-    public bool RecomputeInput { get; set; }
-
     /// <summary>Sets γ to 0, so the layer starts by outputting β (zero-init of a block's last BN).</summary>
     public void ZeroInitWeight()
     {

@@ -7,7 +7,7 @@ namespace SpikeEngine.Cuda;
 // one launch per up to 65535 tensors (gridDim.y). The tables of device addresses and sizes the
 // kernels read are cached by content: a training loop passes the same parameters, gradients and
 // states every step, so after the first step no table is uploaded again (each upload is a
-// synchronous copy that drains the device). The device twins of CpuBackend.Optim.cs; SumOfSquares
+// synchronous copy that drains the device). The device twins of Cpu/Optim.cs; SumOfSquares
 // and FindNonFinite read back only their result (a double; one int64 per tensor and one float).
 public sealed unsafe partial class CudaBackend
 {
