@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using SpikeEngine.Data;
+using SpikeEngine.Distributed;
 using SpikeEngine.Training.Checkpoints;
 using SpikeEngine.Training.Metrics;
 using SpikeEngine.Training.Optim;
@@ -83,6 +84,9 @@ public sealed class Trainer
             throw new ArgumentException(
                 $"train set has {train.NumClasses} classes, test set {test.NumClasses}"
             );
+        var group = _o.ProcessGroup;
+        // Only rank 0 writes the run folder; every rank reads it (resume).
+        bool writer = group is null || group.Rank == 0;
         Directory.CreateDirectory(_o.OutputDirectory);
         var store = new CheckpointStore(CheckpointDirectory, _o.Keep);
         using var loader = new DataLoader(
@@ -94,6 +98,8 @@ public sealed class Trainer
                 Seed = _o.Seed,
                 Workers = _o.Workers,
                 Prefetch = 2,
+                ShardIndex = group?.Rank ?? 0,
+                ShardCount = group?.Size ?? 1,
             }
         );
         int steps = loader.StepsPerEpoch;
@@ -151,12 +157,21 @@ public sealed class Trainer
             );
             // Epochs logged after this checkpoint are redone; drop their lines.
             history = MetricsLog.Read(MetricsPath).Where(e => e.Epoch <= startEpoch).ToList();
-            MetricsLog.Write(MetricsPath, history);
+            if (writer)
+                MetricsLog.Write(MetricsPath, history);
+            // The checkpoint's partial sums are over all ranks: rank 0 carries them.
+            if (!writer)
+                (lossSum, correct, seen, skipped) = (0, 0, 0, 0);
         }
-        else if (File.Exists(MetricsPath))
+        else if (writer && File.Exists(MetricsPath))
         {
             File.Delete(MetricsPath);
         }
+        // Data parallel: rank 0's weights everywhere, gradient buckets hooked into backward.
+        using var ddp = group is null
+            ? null
+            : new DistributedDataParallel(group, model.Module, _o.DataParallel);
+        DataParallel = ddp;
 
         var sampleSize = train.Shape.Size;
         float[]? host = null;
@@ -200,6 +215,7 @@ public sealed class Trainer
                     var loss = Losses.Compute(output, y, _o.Loss, _o.LabelSmoothing);
                     float lossValue = loss.Item();
                     loss.Backward();
+                    ddp?.FinishGradients();
                     var bad = Gradients.FirstNonFinite(optimizer.Parameters);
                     if (bad is not null || !float.IsFinite(lossValue))
                     {
@@ -249,22 +265,35 @@ public sealed class Trainer
                     )
                 );
                 if (_o.CheckpointEvery > 0 && globalStep % _o.CheckpointEvery == 0 && done < steps)
-                    last = SaveCheckpoint(
-                        store,
-                        model,
-                        optimizer,
-                        schedule,
-                        epoch,
-                        done,
-                        globalStep,
-                        lossSum,
-                        correct,
-                        seen,
-                        skipped,
-                        batches
-                    );
+                {
+                    var (gl, gc, gs, gk) = SumOverRanks(group, lossSum, correct, seen, skipped);
+                    if (writer)
+                        last = SaveCheckpoint(
+                            store,
+                            model,
+                            optimizer,
+                            schedule,
+                            epoch,
+                            done,
+                            globalStep,
+                            gl,
+                            gc,
+                            gs,
+                            gk,
+                            batches
+                        );
+                }
             }
             double trainSeconds = clock.Elapsed.TotalSeconds;
+            (lossSum, correct, seen, skipped) = SumOverRanks(
+                group,
+                lossSum,
+                correct,
+                seen,
+                skipped
+            );
+            imagesThisRun *= group?.Size ?? 1;
+            ddp?.BroadcastBuffers();
             var eval = Evaluate(
                 model,
                 test,
@@ -273,7 +302,8 @@ public sealed class Trainer
                 _o.Encoder,
                 _o.Workers,
                 _o.Device,
-                _o.Loss
+                _o.Loss,
+                group
             );
             var metrics = new EpochMetrics
             {
@@ -291,25 +321,47 @@ public sealed class Trainer
                 EpochSeconds = clock.Elapsed.TotalSeconds,
             };
             history.Add(metrics);
-            MetricsLog.Write(MetricsPath, history);
-            CurvePlot.Save(PlotPath, history, model.Name);
-            last = SaveCheckpoint(
-                store,
-                model,
-                optimizer,
-                schedule,
-                epoch + 1,
-                0,
-                globalStep,
-                0,
-                0,
-                0,
-                0,
-                0
-            );
+            if (writer)
+            {
+                MetricsLog.Write(MetricsPath, history);
+                CurvePlot.Save(PlotPath, history, model.Name);
+                last = SaveCheckpoint(
+                    store,
+                    model,
+                    optimizer,
+                    schedule,
+                    epoch + 1,
+                    0,
+                    globalStep,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0
+                );
+            }
             OnEpoch?.Invoke(metrics);
         }
         return new TrainResult(history, last, Stopped: false);
+    }
+
+    /// <summary>The data-parallel layer of the running <see cref="Run"/> (null on one process); its <see cref="DistributedDataParallel.Stats"/> stay readable after the run.</summary>
+    public DistributedDataParallel? DataParallel { get; private set; }
+
+    // The epoch's running sums over every rank (the local values on one process).
+    private static (double LossSum, long Correct, long Seen, int Skipped) SumOverRanks(
+        IProcessGroup? group,
+        double lossSum,
+        long correct,
+        long seen,
+        int skipped
+    )
+    {
+        if (group is null)
+            return (lossSum, correct, seen, skipped);
+        Span<double> v = [lossSum, correct, seen, skipped];
+        group.AllReduce(v, ReduceOp.Sum);
+        return (v[0], (long)v[1], (long)v[2], (int)v[3]);
     }
 
     private string SaveCheckpoint(
@@ -402,9 +454,11 @@ public sealed class Trainer
         ISpikeEncoder encoder,
         int workers,
         Device device,
-        LossKind lossKind = LossKind.MeanCrossEntropy
+        LossKind lossKind = LossKind.MeanCrossEntropy,
+        IProcessGroup? group = null
     )
     {
+        // With a group each rank evaluates its shard (each sample once) and the sums are all-reduced.
         using var loader = new DataLoader(
             dataset,
             new DataLoaderOptions
@@ -413,6 +467,9 @@ public sealed class Trainer
                 Shuffle = false,
                 Workers = workers,
                 Prefetch = 2,
+                ShardIndex = group?.Rank ?? 0,
+                ShardCount = group?.Size ?? 1,
+                PadShards = false,
             }
         );
         model.Module.To(device);
@@ -458,6 +515,21 @@ public sealed class Trainer
         }
         model.Module.ResetState();
         model.Module.Train();
+        if (group is not null)
+        {
+            var keys = rates.Keys.Order(StringComparer.Ordinal).ToList();
+            var sums = new double[4 + keys.Count];
+            (sums[0], sums[1], sums[2], sums[3]) = (top1, top5, seen, lossSum);
+            for (int i = 0; i < keys.Count; i++)
+                sums[4 + i] = rates[keys[i]];
+            group.AllReduce(sums, ReduceOp.Sum);
+            (top1, top5, seen, lossSum) = ((long)sums[0], (long)sums[1], (long)sums[2], sums[3]);
+            for (int i = 0; i < keys.Count; i++)
+                rates[keys[i]] = sums[4 + i];
+            Span<double> b = [rateBatches];
+            group.AllReduce(b, ReduceOp.Sum);
+            rateBatches = (int)b[0];
+        }
         foreach (var k in rates.Keys.ToList())
             rates[k] /= rateBatches;
         return new EvalResult(

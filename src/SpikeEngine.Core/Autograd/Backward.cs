@@ -29,15 +29,20 @@ public sealed partial class Tensor
         if (GradFn is null)
         {
             AccumulateLeaf(this, seed);
+            GradFinalHook?.Invoke(this);
             return;
         }
         var order = TopologicalOrder(GradFn);
+        var pending = PendingHookedLeaves(order);
         var grads = new Dictionary<Node, Tensor?[]>(ReferenceEqualityComparer.Instance);
         Slot(grads, GradFn)[OutputIndex] = seed;
         foreach (var node in order)
         {
             if (!grads.TryGetValue(node, out var outs))
+            {
+                Settle(node, pending);
                 continue;
+            }
             if (node.IsReleased)
             {
                 Dispose(outs);
@@ -84,9 +89,49 @@ public sealed partial class Tensor
                     slot[input.OutputIndex] = Accumulate(slot[input.OutputIndex], g);
                 }
             }
+            Settle(node, pending);
         }
         foreach (var rest in grads.Values)
             Dispose(rest);
+    }
+
+    // For each leaf with a GradFinalHook: how many (node, input) edges of the graph reach it.
+    private static Dictionary<Tensor, int>? PendingHookedLeaves(List<Node> order)
+    {
+        Dictionary<Tensor, int>? pending = null;
+        foreach (var node in order)
+        {
+            foreach (var input in node.Inputs)
+            {
+                if (input is { GradFn: null, RequiresGrad: true, GradFinalHook: not null })
+                {
+                    pending ??= new Dictionary<Tensor, int>(ReferenceEqualityComparer.Instance);
+                    pending[input] = pending.GetValueOrDefault(input) + 1;
+                }
+            }
+        }
+        return pending;
+    }
+
+    // Counts down the hooked leaves fed by a node that has run (or was skipped); a leaf whose
+    // last edge is settled has its final gradient, and its hook runs.
+    private static void Settle(Node node, Dictionary<Tensor, int>? pending)
+    {
+        if (pending is null)
+            return;
+        foreach (var input in node.Inputs)
+        {
+            if (input is null || !pending.TryGetValue(input, out var left))
+                continue;
+            if (left > 1)
+            {
+                pending[input] = left - 1;
+                continue;
+            }
+            pending.Remove(input);
+            if (input.Grad is not null)
+                input.GradFinalHook!.Invoke(input);
+        }
     }
 
     private static Tensor?[] Slot(Dictionary<Node, Tensor?[]> grads, Node node)

@@ -64,6 +64,28 @@ public sealed class BatchNorm2d : Layer
     /// </summary>
     public bool RecomputeInput { get; set; }
 
+    /// <summary>
+    /// Batch statistics across processes in training mode (synchronised BN for data-parallel
+    /// training); null normalises with this process's batch alone. Setting it turns off
+    /// <see cref="FuseWithNeuron"/> and <see cref="RecomputeInput"/>, whose fused ops take local
+    /// statistics.
+    /// </summary>
+    public IBatchNormSync? Sync
+    {
+        get => _sync;
+        set
+        {
+            _sync = value;
+            if (value is not null)
+            {
+                FuseWithNeuron = false;
+                RecomputeInput = false;
+            }
+        }
+    }
+
+    private IBatchNormSync? _sync;
+
     /// <summary>Sets γ to 0, so the layer starts by outputting β (zero-init of a block's last BN).</summary>
     public void ZeroInitWeight()
     {
@@ -79,7 +101,19 @@ public sealed class BatchNorm2d : Layer
             "BatchNorm2d",
             x,
             4,
-            f => Ops.BatchNorm(f, Weight, Bias, RunningMean, RunningVar, IsTraining, Momentum, Eps)
+            f =>
+                IsTraining && _sync is { } sync
+                    ? sync.Forward(this, f)
+                    : Ops.BatchNorm(
+                        f,
+                        Weight,
+                        Bias,
+                        RunningMean,
+                        RunningVar,
+                        IsTraining,
+                        Momentum,
+                        Eps
+                    )
         );
     }
 
@@ -99,4 +133,16 @@ public sealed class BatchNorm2d : Layer
                 return s;
             }
         );
+}
+
+/// <summary>
+/// Training-mode batch normalisation whose statistics span several processes (see
+/// <see cref="BatchNorm2d.Sync"/>): the implementation reduces the per-channel sums across the
+/// process group, normalises with the global mean and variance, updates the running statistics,
+/// and reduces the statistics' gradients in backward.
+/// </summary>
+public interface IBatchNormSync
+{
+    /// <summary>Normalises <paramref name="x"/> (N, C, H, W) (time folded into N) with <paramref name="layer"/>'s γ, β, ε and momentum.</summary>
+    Tensor Forward(BatchNorm2d layer, Tensor x);
 }

@@ -67,8 +67,9 @@ public readonly record struct MemoryOptions(
                     conv.PackBinaryInput = PackSpikes;
                     break;
                 case BatchNorm2d bn:
-                    bn.FuseWithNeuron = FuseBnNeuron;
-                    bn.RecomputeInput = RecomputeConvBn;
+                    // A synchronised BN takes global statistics, which the fused ops do not.
+                    bn.FuseWithNeuron = FuseBnNeuron && bn.Sync is null;
+                    bn.RecomputeInput = RecomputeConvBn && bn.Sync is null;
                     break;
                 case FusedNeuronNode neuron:
                     neuron.StateDType = StateDType;
