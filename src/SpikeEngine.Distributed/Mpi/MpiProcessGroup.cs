@@ -380,9 +380,9 @@ public sealed class MpiProcessGroup : IProcessGroup
             lock (_gate)
                 Monitor.PulseAll(_gate);
             var remaining = Timeout - work.Clock.Elapsed;
-            var done =
-                remaining > TimeSpan.Zero
-                && work.Done.Wait(remaining < TimeSpan.Zero ? TimeSpan.Zero : remaining);
+            // A collective that completed while the caller was busy (a bucket during a long
+            // backward) counts however long ago it started.
+            var done = work.Done.IsSet || remaining > TimeSpan.Zero && work.Done.Wait(remaining);
             if (done && work.Error is null)
             {
                 work.Complete?.Invoke();
@@ -439,13 +439,7 @@ public sealed class MpiProcessGroup : IProcessGroup
             PingRequest? ping;
             lock (_gate)
             {
-                while (
-                    _submitted.Count == 0
-                    && _active.Count == 0
-                    && _ping is null
-                    && !_stopping
-                    && _broken is null
-                )
+                while (_submitted.Count == 0 && _active.Count == 0 && _ping is null && !_stopping)
                     Monitor.Wait(_gate, 2); // wake to answer probes
                 if (
                     _stopping
