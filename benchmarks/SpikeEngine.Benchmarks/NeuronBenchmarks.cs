@@ -3,6 +3,7 @@ using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
+using SpikeEngine.Bench;
 using SpikeEngine.Nn;
 
 namespace SpikeEngine.Benchmarks;

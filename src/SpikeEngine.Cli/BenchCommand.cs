@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using SpikeEngine.Bench;
 using SpikeEngine.Models;
 using SpikeEngine.Nn;
 using SpikeEngine.Training.Optim;
@@ -57,12 +58,9 @@ public static class BenchCommand
             Description = "Classifier outputs.",
             DefaultValueFactory = _ => 1000,
         }.Check(v => v >= 1, "must be at least 1");
-        public readonly Option<string> Memory = new("--memory")
-        {
-            Description =
-                "lean (bit-packed spikes, fp16 state, BN-neuron fusion) or standard (all float32).",
-            DefaultValueFactory = _ => "lean",
-        };
+        public readonly Option<MemoryOptions> Memory = Spike.MemoryOption(
+            "lean (bit-packed spikes, fp16 state, BN-neuron fusion) or standard (all float32), optionally with overrides (lean,state=bf16)."
+        );
         public readonly Option<string?> State = new("--state")
         {
             Description = "Override the saved neuron state dtype: fp32, bf16 or fp16.",
@@ -87,27 +85,20 @@ public static class BenchCommand
                 "cifar" => Models.Stem.Cifar,
                 var s => throw new UsageException($"--stem: expected imagenet or cifar, got '{s}'"),
             };
-            var memory = r.GetValue(Memory)!.ToLowerInvariant() switch
-            {
-                "lean" => MemoryOptions.Lean,
-                "standard" => MemoryOptions.Standard,
-                var s => throw new UsageException(
-                    $"--memory: expected lean or standard, got '{s}'"
-                ),
-            };
+            var memory = r.GetValue(Memory);
             if (r.GetValue(State) is { } state)
-                memory = memory with
+            {
+                try
                 {
-                    StateDType = state.ToLowerInvariant() switch
-                    {
-                        "fp32" or "float32" => DType.Float32,
-                        "bf16" or "bfloat16" => DType.BFloat16,
-                        "fp16" or "float16" => DType.Float16,
-                        _ => throw new UsageException(
-                            $"--state: expected fp32, bf16 or fp16, got '{state}'"
-                        ),
-                    },
-                };
+                    memory = memory with { StateDType = MemoryOptions.ParseStateDType(state) };
+                }
+                catch (ArgumentException)
+                {
+                    throw new UsageException(
+                        $"--state: expected fp32, bf16 or fp16, got '{state}'"
+                    );
+                }
+            }
             var options = new ModelOptions
             {
                 NumClasses = r.GetValue(Classes),
@@ -271,7 +262,7 @@ public static class BenchCommand
             sw.Stop();
             var peak = stats.PeakBytes;
             var rss = PeakRssBytes();
-            var memory = r.GetValue(a.Memory)!.ToLowerInvariant();
+            var memory = options.Memory.ToString();
             if (r.GetValue(a.Json))
             {
                 var obj = new Dictionary<string, object>
@@ -387,7 +378,7 @@ public static class BenchCommand
                 var obj = new Dictionary<string, object>
                 {
                     ["model"] = name,
-                    ["memory"] = r.GetValue(a.Memory)!.ToLowerInvariant(),
+                    ["memory"] = options.Memory.ToString(),
                     ["device"] = "cpu",
                     ["t"] = t,
                     ["batch"] = n,

@@ -2,9 +2,9 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using SpikeEngine.Data;
+using SpikeEngine.Models;
 using SpikeEngine.Training;
 using SpikeEngine.Training.Checkpoints;
-using SpikeEngine.Training.Models;
 
 namespace SpikeEngine.Cli;
 
@@ -58,7 +58,11 @@ public static class EvalCommand
             int classes = int.Parse(Get("num_classes"), CultureInfo.InvariantCulture);
             int t = int.Parse(Get("T"), CultureInfo.InvariantCulture);
             var test = Datasets.LoadTest(Get("dataset"), r.GetValue(data)!, input.Height);
-            using var net = ModelCatalog.Create(Get("model"), classes, input, 0);
+            var name = Get("model");
+            using var net = ModelRegistry.Create(
+                name,
+                ModelOptions.ForInput(classes, input.Channels, input.Height, 0, ckpt.State.Memory)
+            );
             Trainer.LoadWeights(net, ckpt.Model, ckpt.SidecarPath);
             ISpikeEncoder encoder =
                 run.GetValueOrDefault("encoder") == "poisson"
@@ -67,11 +71,7 @@ public static class EvalCommand
             var result = Trainer.Evaluate(
                 net,
                 test,
-                r.GetValue(batch),
-                t,
-                encoder,
-                r.GetValue(workers),
-                Device.Cpu
+                new EvalOptions(r.GetValue(batch), t, encoder, r.GetValue(workers), Device.Cpu)
             );
             if (r.GetValue(json))
             {
@@ -80,7 +80,7 @@ public static class EvalCommand
                         new
                         {
                             checkpoint = ckpt.SidecarPath,
-                            model = net.Name,
+                            model = name,
                             samples = result.Samples,
                             top1 = result.Top1,
                             top5 = result.Top5,
@@ -93,7 +93,7 @@ public static class EvalCommand
             else
             {
                 stdout.WriteLine(
-                    $"{net.Name} ({ckpt.SidecarPath}): {result.Samples} test samples, top-1 {100 * result.Top1:F2}%"
+                    $"{name} ({ckpt.SidecarPath}): {result.Samples} test samples, top-1 {100 * result.Top1:F2}%"
                         + (result.Top5 is { } t5 ? $", top-5 {100 * t5:F2}%" : "")
                         + $", loss {result.Loss:F4}"
                 );

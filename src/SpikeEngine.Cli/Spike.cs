@@ -122,4 +122,34 @@ public static class Spike
         });
         return option;
     }
+
+    /// <summary>
+    /// The <c>--memory</c> option of <c>train</c> and <c>bench</c>, parsed once into
+    /// <see cref="Nn.MemoryOptions"/> (<c>lean</c>, <c>standard</c>, or either with
+    /// <c>,key=value</c> overrides; docs/memory.md); a bad value is a usage error naming it.
+    /// </summary>
+    public static Option<Nn.MemoryOptions> MemoryOption(string description) =>
+        new("--memory")
+        {
+            Description = description,
+            DefaultValueFactory = _ => Nn.MemoryOptions.Lean,
+            CustomParser = r =>
+            {
+                var text = r.Tokens.Count > 0 ? r.Tokens[^1].Value : "lean";
+                try
+                {
+                    return Nn.MemoryOptions.Parse(text);
+                }
+                catch (ArgumentException e)
+                {
+                    // The message names the option and the value; drop .NET's "(Parameter 'x')".
+                    r.AddError(
+                        e.ParamName is null
+                            ? e.Message
+                            : e.Message.Replace($" (Parameter '{e.ParamName}')", "")
+                    );
+                    return default;
+                }
+            },
+        };
 }

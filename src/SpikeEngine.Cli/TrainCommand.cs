@@ -2,9 +2,9 @@ using System.CommandLine;
 using System.Globalization;
 using SpikeEngine.Data;
 using SpikeEngine.Distributed;
+using SpikeEngine.Models;
 using SpikeEngine.Nn;
 using SpikeEngine.Training;
-using SpikeEngine.Training.Models;
 
 namespace SpikeEngine.Cli;
 
@@ -166,13 +166,9 @@ public static class TrainCommand
             Description = "Image-folder training crop size.",
             DefaultValueFactory = _ => 224,
         }.Check(v => v >= 8, "must be at least 8");
-        var memory = new Option<string>("--memory")
-        {
-            Description =
-                "What the layers save for backward: lean (bit-packed spikes, float16 H, BN-neuron fusion, conv-BN recomputation) or standard (float32). See docs/memory.md.",
-            DefaultValueFactory = _ => "lean",
-        };
-        memory.AcceptOnlyFromAmong("lean", "standard");
+        var memory = Spike.MemoryOption(
+            "What the layers save for backward: lean (bit-packed spikes, float16 H, BN-neuron fusion, conv-BN recomputation) or standard (float32), optionally with overrides (lean,state=bf16). See docs/memory.md."
+        );
         var stopAfter = new Option<long>("--stop-after-steps")
         {
             Description = "Stop after this many global steps (time-boxed runs, tests).",
@@ -263,7 +259,7 @@ public static class TrainCommand
             ModelEntry entry;
             try
             {
-                entry = ModelCatalog.Find(modelName);
+                entry = ModelRegistry.Get(modelName);
             }
             catch (ArgumentException e)
             {
@@ -273,6 +269,7 @@ public static class TrainCommand
                 throw new InvalidOperationException(
                     $"--device {dev}: no CUDA backend in this build; use --device cpu"
                 );
+            var memoryOptions = r.GetValue(memory);
             var dsName = r.GetValue(dataset)!;
             var (train, test) = Datasets.Load(dsName, r.GetValue(data)!, r.GetValue(imageSize));
             var seedValue = r.GetValue(seed);
@@ -324,16 +321,22 @@ public static class TrainCommand
                     ["input"] = $"{train.Shape.Channels}x{train.Shape.Height}x{train.Shape.Width}",
                     ["encoder"] = r.GetValue(encoder)!,
                     ["seed"] = seedValue.ToString(CultureInfo.InvariantCulture),
-                    ["memory"] = r.GetValue(memory)!,
                 },
+                ModelName = entry.Name,
+                Memory = memoryOptions,
             };
-            using var net = entry.Create(train.NumClasses, train.Shape, seedValue);
-            (
-                r.GetValue(memory) == "standard" ? MemoryOptions.Standard : MemoryOptions.Lean
-            ).ApplyTo(net.Module);
+            using var net = entry.Create(
+                ModelOptions.ForInput(
+                    train.NumClasses,
+                    train.Shape.Channels,
+                    train.Shape.Height,
+                    seedValue,
+                    memoryOptions
+                )
+            );
             var view = new ProgressView(rankOut, ProgressView.TerminalAttached(rankOut));
             view.Message(
-                $"spike train: {net.Name} ({net.Module.ParameterCount():N0} parameters) on {dsName} ({train.Count} train / {test.Count} test), T={options.TimeSteps}, batch {options.BatchSize}, {options.Optimizer} lr {options.LearningRate}, {options.Epochs} epochs, {dev}, memory {r.GetValue(memory)}, out {options.OutputDirectory}"
+                $"spike train: {entry.Name} ({net.ParameterCount():N0} parameters) on {dsName} ({train.Count} train / {test.Count} test), T={options.TimeSteps}, batch {options.BatchSize}, {options.Optimizer} lr {options.LearningRate}, {options.Epochs} epochs, {dev}, memory {memoryOptions}, out {options.OutputDirectory}"
                     + (
                         group is null
                             ? ""

@@ -29,7 +29,7 @@ public readonly record struct DataParallelStats(
 /// Data-parallel training over a process group, as PyTorch's <c>DistributedDataParallel</c>:
 /// parameters and buffers are broadcast from rank 0 when it is created; gradients are grouped in
 /// buckets (reverse parameter order, about the order backward produces them), and each bucket's
-/// all-reduce (mean) starts from <see cref="Tensor.GradFinalHook"/> as soon as its last gradient
+/// all-reduce (mean) starts from <see cref="Tensor.OnGradFinal"/> as soon as its last gradient
 /// is final — so communication overlaps the rest of backward. <see cref="FinishGradients"/>
 /// waits for them after backward; every rank then holds the gradient of the mean loss over all
 /// ranks' batches. Buckets start in bucket order on every rank (a bucket that is ready early
@@ -85,7 +85,7 @@ public sealed class DistributedDataParallel : IDisposable
             current.Parameters.Add(p);
             current.Bytes += bytes;
             _bucketOf[p] = current;
-            p.GradFinalHook = OnGradFinal;
+            p.OnGradFinal = OnGradFinal;
         }
     }
 
@@ -121,6 +121,10 @@ public sealed class DistributedDataParallel : IDisposable
     {
         if (!_bucketOf.TryGetValue(parameter, out var bucket))
             return;
+        // A parameter the graph reaches without a gradient (a null input gradient) reduces zeros.
+        parameter.Grad ??= TensorScope.Unscoped(
+            Tensor.Zeros(parameter.Shape.ToArray(), parameter.Device)
+        );
         bucket.Ready++;
         LaunchReady();
     }
@@ -182,7 +186,7 @@ public sealed class DistributedDataParallel : IDisposable
     public void Dispose()
     {
         foreach (var p in _bucketOf.Keys)
-            p.GradFinalHook = null;
+            p.OnGradFinal = null;
         foreach (var (_, m) in _module.NamedModules())
             if (m is BatchNorm2d { Sync: SyncBatchNorm } bn)
                 bn.Sync = null;

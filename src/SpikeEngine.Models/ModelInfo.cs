@@ -36,7 +36,7 @@ public sealed record ModelSummary(
 /// <summary>
 /// Parameter, neuron and memory figures of registered models, computed by a shape-only walk:
 /// models are built inside <see cref="Layer.ShapeOnly"/> (no weights allocated) and
-/// <see cref="Layer.InferShape"/> follows one sample through one step. No convolution runs, so
+/// <see cref="Module.InferShape"/> follows one sample through one step. No convolution runs, so
 /// all models, 152 layers at 224 px included, take milliseconds.
 /// </summary>
 public static class ModelInfo
@@ -59,10 +59,15 @@ public static class ModelInfo
         using var model = entry.Create(options with { InChannels = input.Channels });
         var trace = new ShapeTrace();
         model.InferShape([1, 1, input.Channels, input.Height, input.Width], trace);
+        if (entry.Family is not { } family || entry.Depth is not { } depth)
+            throw new ArgumentException(
+                $"ModelInfo: '{name}' is not a model of the ResNet zoo (see ModelRegistry.Zoo)",
+                nameof(name)
+            );
         return new ModelSummary(
             entry.Name,
-            entry.Family,
-            entry.Depth,
+            family,
+            depth,
             Layer.CountParameters(model),
             trace.NeuronElements,
             trace.NeuronLayers,
@@ -70,9 +75,9 @@ public static class ModelInfo
         );
     }
 
-    /// <summary>Figures of every registered model.</summary>
+    /// <summary>Figures of every model of the zoo (<see cref="ModelRegistry.Zoo"/>).</summary>
     public static IReadOnlyList<ModelSummary> ComputeAll(
         ModelOptions options,
         (int Channels, int Height, int Width) input
-    ) => [.. ModelRegistry.All.Select(e => Compute(e.Name, options, input))];
+    ) => [.. ModelRegistry.Zoo.Select(e => Compute(e.Name, options, input))];
 }

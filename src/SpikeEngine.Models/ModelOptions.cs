@@ -63,4 +63,27 @@ public sealed record ModelOptions
 
     /// <summary>Seed of every initialiser in the model (same seed, same weights).</summary>
     public ulong Seed { get; init; }
+
+    /// <summary>
+    /// The options <c>spike train</c> and <c>spike eval</c> build a registered model with:
+    /// LIF neurons (τ = 2, v_th = 1, hard reset to 0, decay_input, detach_reset), the CIFAR stem
+    /// for inputs of 64 px or less (ImageNet stem above), and <paramref name="memory"/>
+    /// (lean when null).
+    /// </summary>
+    public static ModelOptions ForInput(
+        int numClasses,
+        int channels,
+        int height,
+        ulong seed,
+        MemoryOptions? memory = null
+    ) =>
+        new()
+        {
+            NumClasses = numClasses,
+            InChannels = channels,
+            Stem = height <= 64 ? Stem.Cifar : Stem.ImageNet,
+            Neuron = () => new LifNode(detachReset: true),
+            Seed = seed,
+            Memory = memory ?? MemoryOptions.Lean,
+        };
 }

@@ -3,16 +3,31 @@ using SpikeEngine.Nn;
 
 namespace SpikeEngine.Models;
 
-/// <summary>One registered model: its name, family, depth and a one-line description.</summary>
-public sealed record ModelEntry(string Name, Family Family, int Depth, string Description)
+/// <summary>
+/// One registered model: its name, a one-line description, its factory, and for the ResNet zoo
+/// its family and depth (null for the others).
+/// </summary>
+public sealed record ModelEntry(
+    string Name,
+    string Description,
+    Func<ModelOptions, Layer> Build,
+    Family? Family = null,
+    int? Depth = null
+)
 {
-    /// <summary>Builds the model with <paramref name="options"/>.</summary>
-    public ResNet Create(ModelOptions options) => new(Family, Depth, options);
+    /// <summary>Builds the model with <paramref name="options"/> (its memory layout applied).</summary>
+    public Layer Create(ModelOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return Build(options);
+    }
 }
 
 /// <summary>
-/// Name → model factory for the CLI and the trainer: <c>{spiking,sew,ms}-resnet{18,34,50,101,152,19}</c>
-/// and <c>danet-{post,pre}-resnet{18,34,50,101,152,19}</c>.
+/// The one name → model factory of the engine, used by the CLI, the trainer and library code:
+/// the ResNet zoo <c>{spiking,sew,ms}-resnet{18,34,50,101,152,19}</c> and
+/// <c>danet-{post,pre}-resnet{18,34,50,101,152,19}</c>, and the small DANets for 28×28 inputs
+/// <c>danet-mnist</c> and <c>danet-mnist-tiny</c>. Unknown names get "did you mean" suggestions.
 /// </summary>
 public static class ModelRegistry
 {
@@ -25,21 +40,40 @@ public static class ModelRegistry
         ("danet-pre-resnet", Family.DaNetPre, "DANet-pre (DA stream of membrane inputs)"),
     ];
 
-    private static readonly ModelEntry[] s_entries =
+    private static readonly ModelEntry[] s_zoo =
     [
         .. from f in s_families
         from d in ResNetLayout.Depths
         let layout = ResNetLayout.For(d)
         select new ModelEntry(
             f.Prefix + d.ToString(CultureInfo.InvariantCulture),
+            $"{f.What}, {(layout.Block == BlockKind.Basic ? "basic" : "bottleneck")} blocks {string.Join("/", layout.Blocks)}",
+            o => new ResNet(f.Family, d, o),
             f.Family,
-            d,
-            $"{f.What}, {(layout.Block == BlockKind.Basic ? "basic" : "bottleneck")} blocks {string.Join("/", layout.Blocks)}"
+            d
         ),
     ];
 
-    /// <summary>Every registered model, family by family.</summary>
+    private static readonly ModelEntry[] s_entries =
+    [
+        .. s_zoo,
+        new(
+            "danet-mnist",
+            "narrow pre-activation DANet for 28×28 inputs: 3×3 stem (16) at 28×28, DA stages of 16 (14×14) and 32 (7×7) channels, one block each",
+            o => new DanetMnist(o, [16, 16, 32], [0, 1, 1])
+        ),
+        new(
+            "danet-mnist-tiny",
+            "smallest DA network (stem 8, one stage of 8 with one block): tests and smoke runs",
+            o => new DanetMnist(o, [8], [1])
+        ),
+    ];
+
+    /// <summary>Every registered model: the zoo family by family, then the 28×28 DANets.</summary>
     public static IReadOnlyList<ModelEntry> All => s_entries;
+
+    /// <summary>The ResNet zoo (the entries with a family and a depth; what <c>spike models</c> tabulates).</summary>
+    public static IReadOnlyList<ModelEntry> Zoo => s_zoo;
 
     /// <summary>Every registered name.</summary>
     public static IEnumerable<string> Names => s_entries.Select(e => e.Name);
@@ -70,8 +104,8 @@ public static class ModelRegistry
         );
     }
 
-    /// <summary>Builds the model named <paramref name="name"/>.</summary>
-    public static ResNet Create(string name, ModelOptions options) => Get(name).Create(options);
+    /// <summary>Builds the model named <paramref name="name"/> with <paramref name="options"/>.</summary>
+    public static Layer Create(string name, ModelOptions options) => Get(name).Create(options);
 
     /// <summary>Up to <paramref name="max"/> registered names closest to <paramref name="name"/> (edit distance).</summary>
     public static IReadOnlyList<string> Suggest(string name, int max = 3)

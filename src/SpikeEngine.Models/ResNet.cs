@@ -21,6 +21,8 @@ public sealed class ResNet : Layer
     private readonly List<Module> _stem = [];
     private readonly List<Layer> _stages = [];
     private readonly NeuronNode? _snOut;
+    private readonly ModuleChain _body; // stem, stages, sn_out
+    private readonly ClassifierHead _head;
 
     public ResNet(Family family, int depth, ModelOptions options)
     {
@@ -136,6 +138,8 @@ public sealed class ResNet : Layer
         Avgpool = Child("avgpool", new AdaptiveAvgPool2d(1, 1));
         Fc = Child("fc", new Linear(inChannels, options.NumClasses, seed: NextSeed()));
         Features = inChannels;
+        _body = Chain(Body());
+        _head = new ClassifierHead(Avgpool, Fc, Features);
         options.Memory.ApplyTo(this);
     }
 
@@ -160,11 +164,8 @@ public sealed class ResNet : Layer
                 $"ResNet: input must be [T, N, {Options.InChannels}, H, W] (multi-step images), got {x.Shape}",
                 nameof(x)
             );
-        var y = RunChain([.. Body()], x);
-        using (y)
-        using (var pooled = Avgpool.Forward(y))
-        using (var flat = pooled.Reshape(pooled.Shape[0], pooled.Shape[1], Features))
-            return Fc.Forward(flat);
+        using var y = _body.Forward(x);
+        return _head.Forward(y);
     }
 
     public override int[] InferShape(int[] shape, ShapeTrace trace)
@@ -176,11 +177,7 @@ public sealed class ResNet : Layer
                 $"ResNet: input must be [T, N, {Options.InChannels}, H, W] (multi-step images), got {ShapeTrace.Format(shape)}",
                 nameof(shape)
             );
-        var s = shape;
-        foreach (var m in Body())
-            s = Infer(m, s, trace);
-        s = Avgpool.InferShape(s, trace);
-        return Fc.InferShape([s[0], s[1], Features], trace);
+        return _head.InferShape(_body.InferShape(shape, trace), trace);
     }
 
     private IEnumerable<Module> Body()

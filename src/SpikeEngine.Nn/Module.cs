@@ -1,15 +1,30 @@
 namespace SpikeEngine.Nn;
 
 /// <summary>
-/// Base of every layer, neuron and model: a tree of named child modules holding named
-/// parameters and buffers, a train/eval mode, and membrane state that <see cref="ResetState"/>
-/// clears across the tree.
+/// Base of every layer, neuron, block and model: one <see cref="Forward"/> from a tensor to a
+/// tensor, its shape-only twin <see cref="InferShape"/>, a tree of named child modules holding
+/// named parameters and buffers, a train/eval mode, membrane state that <see cref="ResetState"/>
+/// clears across the tree, and the chains (<see cref="ModuleChain"/>) whose fusion plan the
+/// memory options choose (<see cref="MemoryOptions.ApplyTo"/>).
 /// </summary>
 public abstract class Module : IDisposable
 {
     private readonly List<(string Name, Module Module)> _children = [];
     private readonly List<(string Name, Tensor Tensor)> _parameters = [];
     private readonly List<(string Name, Tensor Tensor)> _buffers = [];
+    private readonly List<ModuleChain> _chains = [];
+
+    /// <summary>
+    /// Runs the module. Layers and blocks take single-step <c>[N, ...]</c> or multi-step
+    /// <c>[T, N, ...]</c> input; neurons return spikes of the input's shape.
+    /// </summary>
+    public abstract Tensor Forward(Tensor x);
+
+    /// <summary>
+    /// Output shape for input <paramref name="shape"/>, recording neurons and saved activations
+    /// into <paramref name="trace"/>, without touching tensors; validates like <see cref="Forward"/>.
+    /// </summary>
+    public abstract int[] InferShape(int[] shape, ShapeTrace trace);
 
     /// <summary>True in training mode (the default).</summary>
     public bool IsTraining { get; private set; } = true;
@@ -49,6 +64,44 @@ public abstract class Module : IDisposable
         return value;
     }
 
+    /// <summary>
+    /// Declares <paramref name="modules"/> (already registered as children) as a chain this module
+    /// runs in order; <see cref="MemoryOptions.ApplyTo"/> decides which neighbours of the chain run
+    /// fused (<see cref="ModuleChain.Steps"/>).
+    /// </summary>
+    protected ModuleChain Chain(IEnumerable<Module> modules)
+    {
+        var chain = new ModuleChain(modules);
+        _chains.Add(chain);
+        return chain;
+    }
+
+    /// <summary>Replaces a chain this module declared (a container whose modules changed).</summary>
+    protected ModuleChain ReplaceChain(ModuleChain old, IEnumerable<Module> modules)
+    {
+        var i = _chains.IndexOf(old);
+        if (i < 0)
+            throw new ArgumentException(
+                $"{GetType().Name}: the chain to replace is not one of this module's",
+                nameof(old)
+            );
+        var chain = new ModuleChain(modules);
+        _chains[i] = chain;
+        return chain;
+    }
+
+    /// <summary>The chains this module declared (not those of its children).</summary>
+    public IReadOnlyList<ModuleChain> OwnChains => _chains;
+
+    /// <summary>
+    /// Every chain of the tree with the dotted name of the module that owns it and its fusion
+    /// plan: what a forward pass in training mode runs as one op.
+    /// </summary>
+    public IEnumerable<(string Owner, ModuleChain Chain)> Chains() =>
+        from m in NamedModules()
+        from c in m.Module._chains
+        select (m.Name, c);
+
     /// <summary>Direct children with their names.</summary>
     public IEnumerable<(string Name, Module Module)> Children() => _children;
 
@@ -82,6 +135,10 @@ public abstract class Module : IDisposable
                 yield return (Join(prefix, name), b);
         }
     }
+
+    /// <summary>Parameters then buffers with dotted names: the tensors a checkpoint or <c>Save</c> holds.</summary>
+    public IEnumerable<(string Name, Tensor Tensor)> NamedTensors() =>
+        NamedParameters().Concat(NamedBuffers());
 
     /// <summary>The parameters of the tree.</summary>
     public IEnumerable<Tensor> Parameters() => NamedParameters().Select(p => p.Tensor);

@@ -1,7 +1,7 @@
 namespace SpikeEngine.Nn;
 
 /// <summary>
-/// Base of the spiking neurons (IF, LIF, PLIF). <see cref="Forward"/> takes multi-step input
+/// Base of the spiking neurons (IF, LIF, PLIF). <see cref="Module.Forward"/> takes multi-step input
 /// <c>[T, ...]</c> (or single-step <c>[N, ...]</c> in <see cref="StepMode.Single"/>) and returns
 /// spikes of the same shape; the membrane after the last step is <see cref="V"/>.
 /// </summary>
@@ -10,8 +10,12 @@ public abstract class NeuronNode : Module
     /// <summary>Multi-step (time loop inside the op) or single-step.</summary>
     public StepMode StepMode { get; set; } = StepMode.Multi;
 
-    /// <summary>Runs the neuron over the input and returns the spikes.</summary>
-    public abstract Tensor Forward(Tensor x);
+    /// <summary>Neurons keep the shape; the trace counts their elements and saved H.</summary>
+    public override int[] InferShape(int[] shape, ShapeTrace trace)
+    {
+        ArgumentNullException.ThrowIfNull(trace);
+        return trace.Neuron(this, shape);
+    }
 
     /// <summary>Membrane potential after the last step (shape of one step); settable as the initial state.</summary>
     public abstract Tensor? V { get; set; }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using SpikeEngine.Data;
 using SpikeEngine.Distributed;
+using SpikeEngine.Nn;
 using SpikeEngine.Training.Checkpoints;
 using SpikeEngine.Training.Metrics;
 using SpikeEngine.Training.Optim;
@@ -72,7 +73,7 @@ public sealed class Trainer
     /// that checkpoint.
     /// </summary>
     public TrainResult Run(
-        ClassifierModel model,
+        Module model,
         IDataset train,
         IDataset test,
         string? resumeFrom = null,
@@ -118,11 +119,11 @@ public sealed class Trainer
         };
         // Parameters, buffers and (lazily) optimizer state live on the run's device from here on;
         // on the CPU this moves nothing.
-        model.Module.ZeroGrad();
-        model.Module.To(_o.Device);
+        model.ZeroGrad();
+        model.To(_o.Device);
         using var optimizer = Optim.Optimizer.Create(
             _o.Optimizer,
-            model.Module,
+            model,
             _o.WeightDecay,
             _o.Momentum,
             _o.Nesterov
@@ -143,9 +144,13 @@ public sealed class Trainer
                 resumeFrom == "latest" ? store.LoadLatest() : CheckpointStore.Load(resumeFrom);
             Restore(model, optimizer, ckpt);
             var s = ckpt.State;
-            if (s.Run.TryGetValue("model", out var m) && m != model.Name)
+            if (
+                _o.ModelName.Length > 0
+                && s.Run.TryGetValue("model", out var m)
+                && m != _o.ModelName
+            )
                 throw new CheckpointException(
-                    $"checkpoint '{ckpt.SidecarPath}' is of model '{m}', not '{model.Name}'"
+                    $"checkpoint '{ckpt.SidecarPath}' is of model '{m}', not '{_o.ModelName}'"
                 );
             (startEpoch, startStep, globalStep) = (s.Epoch, s.StepInEpoch, s.GlobalStep);
             (lossSum, correct, seen, skipped, batches) = (
@@ -170,7 +175,7 @@ public sealed class Trainer
         // Data parallel: rank 0's weights everywhere, gradient buckets hooked into backward.
         using var ddp = group is null
             ? null
-            : new DistributedDataParallel(group, model.Module, _o.DataParallel);
+            : new DistributedDataParallel(group, model, _o.DataParallel);
         DataParallel = ddp;
 
         var sampleSize = train.Shape.Size;
@@ -182,7 +187,7 @@ public sealed class Trainer
             mem.ResetPeak();
             var clock = Stopwatch.StartNew();
             long imagesThisRun = 0;
-            model.Module.Train();
+            model.Train();
             int first = epoch == startEpoch ? startStep : 0;
             if (first == 0)
             {
@@ -210,7 +215,7 @@ public sealed class Trainer
                         ref host
                     );
                     var y = Tensor.FromInt32(batch.Labels.ToArray(), [n], _o.Device);
-                    model.Module.ResetState();
+                    model.ResetState();
                     var output = model.Forward(x);
                     var loss = Losses.Compute(output, y, _o.Loss, _o.LabelSmoothing);
                     float lossValue = loss.Item();
@@ -240,8 +245,8 @@ public sealed class Trainer
                         correct += CountCorrect(output, y, topK: 1);
                         seen += n;
                     }
-                    model.Module.ZeroGrad();
-                    model.Module.DetachState();
+                    model.ZeroGrad();
+                    model.DetachState();
                 }
                 batches++;
                 globalStep++;
@@ -273,14 +278,7 @@ public sealed class Trainer
                             model,
                             optimizer,
                             schedule,
-                            epoch,
-                            done,
-                            globalStep,
-                            gl,
-                            gc,
-                            gs,
-                            gk,
-                            batches
+                            new RunPosition(epoch, done, globalStep, gl, gc, gs, gk, batches)
                         );
                 }
             }
@@ -294,17 +292,7 @@ public sealed class Trainer
             );
             imagesThisRun *= group?.Size ?? 1;
             ddp?.BroadcastBuffers();
-            var eval = Evaluate(
-                model,
-                test,
-                _o.BatchSize,
-                _o.TimeSteps,
-                _o.Encoder,
-                _o.Workers,
-                _o.Device,
-                _o.Loss,
-                group
-            );
+            var eval = Evaluate(model, test, _o.Evaluation, group);
             var metrics = new EpochMetrics
             {
                 Epoch = epoch + 1,
@@ -324,20 +312,13 @@ public sealed class Trainer
             if (writer)
             {
                 MetricsLog.Write(MetricsPath, history);
-                CurvePlot.Save(PlotPath, history, model.Name);
+                CurvePlot.Save(PlotPath, history, _o.ModelName);
                 last = SaveCheckpoint(
                     store,
                     model,
                     optimizer,
                     schedule,
-                    epoch + 1,
-                    0,
-                    globalStep,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0
+                    RunPosition.EpochStart(epoch + 1, globalStep)
                 );
             }
             OnEpoch?.Invoke(metrics);
@@ -364,50 +345,62 @@ public sealed class Trainer
         return (v[0], (long)v[1], (long)v[2], (int)v[3]);
     }
 
+    /// <summary>Where a run stands, with the partial-epoch sums a resumed run needs.</summary>
+    private readonly record struct RunPosition(
+        int Epoch,
+        int StepInEpoch,
+        long GlobalStep,
+        double LossSum,
+        long Correct,
+        long Seen,
+        int Skipped,
+        int Batches
+    )
+    {
+        /// <summary>The start of <paramref name="epoch"/>: no partial sums.</summary>
+        public static RunPosition EpochStart(int epoch, long globalStep) =>
+            new(epoch, 0, globalStep, 0, 0, 0, 0, 0);
+    }
+
     private string SaveCheckpoint(
         CheckpointStore store,
-        ClassifierModel model,
+        Module model,
         Optimizer optimizer,
         ILrSchedule schedule,
-        int epoch,
-        int stepInEpoch,
-        long globalStep,
-        double lossSum,
-        long correct,
-        long seen,
-        int skipped,
-        int batches
+        RunPosition at
     )
     {
         var run = new Dictionary<string, string>(_o.Run)
         {
-            ["model"] = model.Name,
             ["T"] = _o.TimeSteps.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
+        if (_o.ModelName.Length > 0)
+            run["model"] = _o.ModelName;
         var state = new CheckpointState
         {
-            Epoch = epoch,
-            StepInEpoch = stepInEpoch,
-            GlobalStep = globalStep,
+            Epoch = at.Epoch,
+            StepInEpoch = at.StepInEpoch,
+            GlobalStep = at.GlobalStep,
             Optimizer = optimizer.Kind,
             OptimizerSteps = optimizer.StepCount,
             OptimizerHyperParameters = optimizer.HyperParameters.ToDictionary(),
             Schedule = schedule.Describe(),
             Seed = _o.Seed,
-            LossSum = lossSum,
-            Correct = correct,
-            Seen = seen,
-            SkippedSteps = skipped,
-            Batches = batches,
+            LossSum = at.LossSum,
+            Correct = at.Correct,
+            Seen = at.Seen,
+            SkippedSteps = at.Skipped,
+            Batches = at.Batches,
+            Memory = _o.Memory,
             Run = run,
         };
-        var path = store.Save(state, model.StateTensors(), optimizer.NamedState());
+        var path = store.Save(state, model.NamedTensors(), optimizer.NamedState());
         OnCheckpoint?.Invoke(path);
         return path;
     }
 
     /// <summary>Copies checkpointed parameters, buffers and optimizer state into the live objects.</summary>
-    public static void Restore(ClassifierModel model, Optimizer? optimizer, Checkpoint ckpt)
+    public static void Restore(Module model, Optimizer? optimizer, Checkpoint ckpt)
     {
         LoadWeights(model, ckpt.Model, ckpt.SidecarPath);
         if (optimizer is null)
@@ -423,42 +416,25 @@ public sealed class Trainer
     }
 
     /// <summary>Loads named arrays into the model's parameters and buffers; every tensor must be present with its shape.</summary>
-    public static void LoadWeights(
-        ClassifierModel model,
-        IReadOnlyList<NamedArray> arrays,
-        string file
-    )
-    {
-        var byName = arrays.ToDictionary(a => a.Name);
-        using var noGrad = GradMode.NoGrad();
-        foreach (var (name, t) in model.StateTensors())
-        {
-            if (!byName.TryGetValue(name, out var a))
-                throw new CheckpointException(
-                    $"checkpoint '{file}' has no tensor '{name}' of model '{model.Name}'"
-                );
-            if (!t.Shape.ToArray().SequenceEqual(a.Shape))
-                throw new CheckpointException(
-                    $"checkpoint '{file}': tensor '{name}' has shape [{string.Join(", ", a.Shape)}], model '{model.Name}' expects {t.Shape}"
-                );
-            t.CopyFrom(a.Data);
-        }
-    }
+    public static void LoadWeights(Module model, IReadOnlyList<NamedArray> arrays, string file) =>
+        ModuleFiles.CopyInto(model, arrays, file);
 
     /// <summary>Top-1/top-5 accuracy, mean loss and firing rates on <paramref name="dataset"/> in eval mode.</summary>
+    /// <remarks>
+    /// With <paramref name="group"/> (data-parallel training) each rank evaluates its shard of the
+    /// dataset, each sample once, and the sums are all-reduced: every rank returns the result over
+    /// the whole dataset.
+    /// </remarks>
     public static EvalResult Evaluate(
-        ClassifierModel model,
+        Module model,
         IDataset dataset,
-        int batchSize,
-        int timeSteps,
-        ISpikeEncoder encoder,
-        int workers,
-        Device device,
-        LossKind lossKind = LossKind.MeanCrossEntropy,
+        EvalOptions options,
         IProcessGroup? group = null
     )
     {
-        // With a group each rank evaluates its shard (each sample once) and the sums are all-reduced.
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        var (batchSize, timeSteps, encoder, workers, device, lossKind) = options;
         using var loader = new DataLoader(
             dataset,
             new DataLoaderOptions
@@ -472,8 +448,8 @@ public sealed class Trainer
                 PadShards = false,
             }
         );
-        model.Module.To(device);
-        model.Module.Eval();
+        model.To(device);
+        model.Eval();
         using var noGrad = GradMode.NoGrad();
         float[]? host = null;
         long top1 = 0,
@@ -498,7 +474,7 @@ public sealed class Trainer
                 ref host
             );
             var y = Tensor.FromInt32(batch.Labels.ToArray(), [n], device);
-            model.Module.ResetState();
+            model.ResetState();
             var output = model.Forward(x);
             lossSum += Losses.Compute(output, y, lossKind).Item() * n;
             var hits = Accuracy.CountCorrect(output, y, dataset.NumClasses > 5 ? [1, 5] : [1]);
@@ -506,29 +482,35 @@ public sealed class Trainer
             if (dataset.NumClasses > 5)
                 top5 += hits[1];
             seen += n;
-            if (model.FiringRates?.Invoke() is { } r)
-            {
-                foreach (var (k, v) in r)
-                    rates[k] = rates.GetValueOrDefault(k) + v;
-                rateBatches++;
-            }
+            foreach (var (k, v) in FiringStats.Collect(model))
+                rates[k] = rates.GetValueOrDefault(k) + v;
+            rateBatches++;
         }
-        model.Module.ResetState();
-        model.Module.Train();
+        model.ResetState();
+        model.Train();
         if (group is not null)
         {
             var keys = rates.Keys.Order(StringComparer.Ordinal).ToList();
-            var sums = new double[4 + keys.Count];
-            (sums[0], sums[1], sums[2], sums[3]) = (top1, top5, seen, lossSum);
+            var sums = new double[5 + keys.Count];
+            (sums[0], sums[1], sums[2], sums[3], sums[4]) = (
+                top1,
+                top5,
+                seen,
+                lossSum,
+                rateBatches
+            );
             for (int i = 0; i < keys.Count; i++)
-                sums[4 + i] = rates[keys[i]];
+                sums[5 + i] = rates[keys[i]];
             group.AllReduce(sums, ReduceOp.Sum);
-            (top1, top5, seen, lossSum) = ((long)sums[0], (long)sums[1], (long)sums[2], sums[3]);
+            (top1, top5, seen, lossSum, rateBatches) = (
+                (long)sums[0],
+                (long)sums[1],
+                (long)sums[2],
+                sums[3],
+                (int)sums[4]
+            );
             for (int i = 0; i < keys.Count; i++)
-                rates[keys[i]] = sums[4 + i];
-            Span<double> b = [rateBatches];
-            group.AllReduce(b, ReduceOp.Sum);
-            rateBatches = (int)b[0];
+                rates[keys[i]] = sums[5 + i];
         }
         foreach (var k in rates.Keys.ToList())
             rates[k] /= rateBatches;

@@ -1,7 +1,24 @@
 using SpikeEngine.Data;
 using SpikeEngine.Distributed;
+using SpikeEngine.Nn;
 
 namespace SpikeEngine.Training;
+
+/// <summary>What <see cref="Trainer.Evaluate"/> needs: batching, encoding, device and loss.</summary>
+/// <param name="BatchSize">samples per batch.</param>
+/// <param name="TimeSteps">time steps T of the encoded input.</param>
+/// <param name="Encoder">image → spike train encoder.</param>
+/// <param name="Workers">loader worker threads.</param>
+/// <param name="Device">where the model runs.</param>
+/// <param name="Loss">the loss reported.</param>
+public sealed record EvalOptions(
+    int BatchSize,
+    int TimeSteps,
+    ISpikeEncoder Encoder,
+    int Workers,
+    Device Device,
+    LossKind Loss = LossKind.MeanCrossEntropy
+);
 
 /// <summary>Settings of a <see cref="Trainer"/> run (the CLI fills them from its options).</summary>
 public sealed record TrainerOptions
@@ -57,8 +74,23 @@ public sealed record TrainerOptions
     /// <summary>Buckets and batch-norm mode of data-parallel training.</summary>
     public DataParallelOptions DataParallel { get; init; } = new();
 
-    /// <summary>Run configuration recorded in checkpoints (model, dataset, ...).</summary>
+    /// <summary>Run configuration recorded in checkpoints (dataset, input, encoder, ...).</summary>
     public Dictionary<string, string> Run { get; init; } = [];
+
+    /// <summary>
+    /// Registry name of the model (recorded in checkpoints as <c>run.model</c>, checked on resume,
+    /// the title of the plot); empty for a model built outside the registry.
+    /// </summary>
+    public string ModelName { get; init; } = "";
+
+    /// <summary>
+    /// The memory options the model was built with (<c>ModelOptions.Memory</c> applies them),
+    /// recorded in checkpoints; null when unknown.
+    /// </summary>
+    public MemoryOptions? Memory { get; init; }
+
+    /// <summary>The evaluation settings of this run.</summary>
+    public EvalOptions Evaluation => new(BatchSize, TimeSteps, Encoder, Workers, Device, Loss);
 
     internal void Validate()
     {

@@ -77,26 +77,7 @@ public static class GradCheck
         double[] expected,
         double atol,
         double rtol
-    )
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        var worst = -1;
-        var worstExcess = 0.0;
-        for (var i = 0; i < actual.Length; i++)
-        {
-            var err = Math.Abs(actual[i] - expected[i]);
-            var excess = err - (atol + rtol * Math.Abs(expected[i]));
-            if (double.IsNaN(actual[i]) || excess > worstExcess)
-            {
-                worst = i;
-                worstExcess = double.IsNaN(actual[i]) ? double.PositiveInfinity : excess;
-            }
-        }
-        if (worst >= 0)
-            Assert.Fail(
-                $"{what}: worst index {worst}: actual {actual[worst]:G9}, expected {expected[worst]:G9} (atol {atol}, rtol {rtol})"
-            );
-    }
+    ) => Approx.Close(what, actual, expected, atol, rtol);
 
     public static void AssertClose(
         string what,
@@ -104,7 +85,7 @@ public static class GradCheck
         float[] expected,
         double atol,
         double rtol
-    ) => AssertClose(what, actual, expected.Select(v => (double)v).ToArray(), atol, rtol);
+    ) => Approx.Close(what, actual, expected, atol, rtol);
 
     public static Tensor Rand(int[] shape, ulong seed, bool grad = true, float std = 1f) =>
         TensorScope.Unscoped(Tensor.Normal(shape, 0f, std, seed, requiresGrad: grad));

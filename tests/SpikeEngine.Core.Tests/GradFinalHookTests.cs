@@ -1,52 +1,55 @@
 using Xunit;
 
-namespace SpikeEngine.Tests;
+namespace SpikeEngine.Core.Tests;
 
 /// <summary>
-/// <see cref="Tensor.GradFinalHook"/>: called once per backward for each leaf that receives a
-/// gradient, after its last contribution and while backward still has nodes to run.
+/// <see cref="Tensor.OnGradFinal"/>: called once per leaf during backward, as soon as no node
+/// left to run feeds that leaf, with the gradient already complete (hand-computed values), leaves
+/// used last in the forward pass first; never for a leaf the graph does not reach.
 /// </summary>
-public class GradFinalHookTests
+public class OnGradFinalTests
 {
     [Fact]
-    public void HookSeesTheFinalGradientOnceBeforeEarlierLayersRun()
+    public void EachLeafIsCalledOnceWithItsFinalGradientLastUsedFirst()
     {
         using var scope = TensorScope.Begin();
-        // loss = sum(((x·a)·b)·b): b feeds two nodes, a feeds the first; the output side runs first.
-        var x = Tensor.FromArray([1f, 2f, 3f], [3]);
-        var a = Tensor.FromArray([0.5f, -1f, 2f], [3]);
-        var b = Tensor.FromArray([3f, 0.25f, -2f], [3]);
-        a.RequiresGrad = true;
-        b.RequiresGrad = true;
-        var unused = Tensor.FromArray([1f], [1]);
-        unused.RequiresGrad = true;
-        var events = new List<(string Leaf, float[] Grad)>();
-        a.GradFinalHook = t => events.Add(("a", t.Grad!.ToArray()));
-        b.GradFinalHook = t => events.Add(("b", t.Grad!.ToArray()));
-        unused.GradFinalHook = t => events.Add(("unused", t.Grad!.ToArray()));
-        var loss = (x * a * b * b).Sum();
+        var a = Tensor.FromArray([1f, 2f], [2]);
+        var b = Tensor.FromArray([3f, -1f], [2]);
+        var unused = Tensor.FromArray([5f], [1]);
+        a.RequiresGrad = b.RequiresGrad = unused.RequiresGrad = true;
+        var calls = new List<(string Leaf, float[] Grad)>();
+        a.OnGradFinal = t => calls.Add(("a", t.Grad!.ToArray()));
+        b.OnGradFinal = t => calls.Add(("b", t.Grad!.ToArray()));
+        unused.OnGradFinal = t => calls.Add(("unused", t.Grad!.ToArray()));
+
+        // L = Σ (a·a)·b + Σ a: a feeds three edges (twice into a·a, once into Σ a), b one.
+        var loss = (a * a * b).Sum() + a.Sum();
         loss.Backward();
 
-        Assert.Equal(["b", "a"], events.Select(e => e.Leaf));
-        // d/db of x·a·b² = 2·x·a·b; d/da = x·b².
-        float[] db = [2 * 1 * 0.5f * 3, 2 * 2 * -1f * 0.25f, 2 * 3 * 2f * -2];
-        float[] da = [1 * 9f, 2 * 0.0625f, 3 * 4f];
-        Assert.Equal(db, events[0].Grad);
-        Assert.Equal(da, events[1].Grad);
-        Assert.Equal(db, b.Grad!.ToArray());
+        // dL/da = 2ab + 1 = [7, -3]; dL/db = a² = [1, 4]. b's only edge is the later product,
+        // so b is final before a, whose a·a edges run last.
+        Assert.Equal(["b", "a"], calls.Select(c => c.Leaf));
+        Assert.Equal([1f, 4f], calls[0].Grad);
+        Assert.Equal([7f, -3f], calls[1].Grad);
+        Assert.Equal(a.Grad!.ToArray(), calls[1].Grad);
+        Assert.Null(unused.Grad);
     }
 
     [Fact]
-    public void HookRunsForALeafThatIsTheLossItself()
+    public void ALeafWithoutAHookChangesNothingAndALeafLossIsFinalAtOnce()
     {
+        using var scope = TensorScope.Begin();
         var w = Tensor.FromArray([2f], [1]);
         w.RequiresGrad = true;
-        int calls = 0;
-        w.GradFinalHook = _ => calls++;
+        var called = 0;
+        w.OnGradFinal = t => called++;
         w.Backward();
-        Assert.Equal(1, calls);
-        w.Backward();
-        Assert.Equal(2, calls);
-        Assert.Equal([2f], w.Grad!.ToArray());
+        Assert.Equal(1, called);
+        Assert.Equal([1f], w.Grad!.ToArray());
+
+        var v = Tensor.FromArray([3f], [1]);
+        v.RequiresGrad = true;
+        (v * v).Sum().Backward();
+        Assert.Equal([6f], v.Grad!.ToArray());
     }
 }

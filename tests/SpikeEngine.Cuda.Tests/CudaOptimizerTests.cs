@@ -1,7 +1,7 @@
 namespace SpikeEngine.Cuda.Tests;
 
 /// <summary>
-/// The fused optimizer steps against the per-element formulas (CpuBackend.Optim.cs's), written
+/// The fused optimizer steps against the per-element formulas (Cpu/Optim.cs's), written
 /// out here, and the gradient reductions (sum of squares, non-finite scan, scale) against the CPU
 /// backend's.
 /// </summary>

@@ -16,27 +16,7 @@ public sealed unsafe class GpuTests
         ReadOnlySpan<float> actual,
         float atol,
         float rtol
-    )
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        var worst = -1;
-        var worstExcess = 0.0;
-        for (var i = 0; i < expected.Length; i++)
-        {
-            var excess = Math.Abs(actual[i] - expected[i]) - (atol + rtol * Math.Abs(expected[i]));
-            if (excess > worstExcess || float.IsNaN(actual[i]))
-            {
-                worst = i;
-                worstExcess = float.IsNaN(actual[i]) ? double.PositiveInfinity : excess;
-            }
-        }
-        Assert.True(
-            worst < 0,
-            worst < 0
-                ? ""
-                : $"{what}: index {worst} expected {expected[worst]} got {actual[worst]} (atol {atol}, rtol {rtol})"
-        );
-    }
+    ) => Approx.Close(what, actual, expected, atol, rtol);
 
     private static float[] Random(int n, int seed, float lo, float hi)
     {

@@ -16,16 +16,17 @@ public sealed class ModelParityTests
         Classes = 10;
 
     private static ResNet Build() =>
-        ModelRegistry.Create(
-            "danet-pre-resnet18",
-            new ModelOptions
-            {
-                NumClasses = Classes,
-                Stem = Stem.Cifar,
-                Neuron = () => new LifNode(),
-                Seed = 7,
-            }
-        );
+        (ResNet)
+            ModelRegistry.Create(
+                "danet-pre-resnet18",
+                new ModelOptions
+                {
+                    NumClasses = Classes,
+                    Stem = Stem.Cifar,
+                    Neuron = () => new LifNode(),
+                    Seed = 7,
+                }
+            );
 
     private static (float Loss, Dictionary<string, float[]> Grads) Step(ResNet model, Device device)
     {

@@ -1,7 +1,7 @@
 using SpikeEngine.Data;
+using SpikeEngine.Models;
 using SpikeEngine.Training;
 using SpikeEngine.Training.Checkpoints;
-using SpikeEngine.Training.Models;
 
 namespace SpikeEngine.Cuda.Tests;
 
@@ -70,16 +70,23 @@ public sealed class TrainingParityTests
         var losses = new List<double>();
         var train = new Quadrants(80, 1);
         var test = new Quadrants(32, 2);
-        using var model = ModelCatalog.Create("danet-mnist-tiny", 4, train.Shape, 5);
+        using var model = ModelRegistry.Create(
+            "danet-mnist-tiny",
+            ModelOptions.ForInput(4, train.Shape.Channels, train.Shape.Height, 5)
+        );
         var result = new Trainer(options) { OnStep = p => losses.Add(p.Loss) }.Run(
             model,
             train,
             test,
             cancel: TestContext.Current.CancellationToken
         );
-        Assert.All(model.StateTensors(), s => Assert.Equal(device, s.Tensor.Device));
-        var eval = Trainer.Evaluate(model, test, 16, 2, new DirectEncoder(), 1, device);
-        var weights = model.StateTensors().ToDictionary(s => s.Name, s => s.Tensor.ToArray());
+        Assert.All(model.NamedTensors(), s => Assert.Equal(device, s.Tensor.Device));
+        var eval = Trainer.Evaluate(
+            model,
+            test,
+            new EvalOptions(16, 2, new DirectEncoder(), 1, device)
+        );
+        var weights = model.NamedTensors().ToDictionary(s => s.Name, s => s.Tensor.ToArray());
         return new Run(losses, eval, weights, result.LastCheckpoint!);
     }
 

@@ -24,7 +24,11 @@ public class DataParallelTests
         public BatchNorm2d Bn { get; }
         public Linear Fc { get; }
 
-        public Tensor Forward(Tensor x) => Fc.Forward(Bn.Forward(Conv.Forward(x)).Relu().Flatten());
+        public override Tensor Forward(Tensor x) =>
+            Fc.Forward(Bn.Forward(Conv.Forward(x)).Relu().Flatten());
+
+        public override int[] InferShape(int[] shape, ShapeTrace trace) =>
+            Fc.InferShape([shape[0], 4 * 4 * 4], trace);
     }
 
     private static Tensor Input() => Tensor.Normal([5, 2, 4, 4], seed: 9);
@@ -85,8 +89,8 @@ public class DataParallelTests
         long submittedBefore = g.CollectiveCount;
         long seenAtConv = -1;
         var conv = net2.Conv.Weight;
-        var ddpHook = conv.GradFinalHook!;
-        conv.GradFinalHook = t =>
+        var ddpHook = conv.OnGradFinal!;
+        conv.OnGradFinal = t =>
         {
             seenAtConv = g.CollectiveCount - submittedBefore;
             ddpHook(t);

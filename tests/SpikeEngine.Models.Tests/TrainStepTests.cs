@@ -91,7 +91,7 @@ public class TrainStepTests
             Neuron = () => new LifNode(vThreshold: 0.2f),
             Connect = connect,
         };
-        using var model = ModelRegistry.Create("sew-resnet18", options);
+        using var model = (ResNet)ModelRegistry.Create("sew-resnet18", options);
         using var scope = TensorScope.Begin();
         // Strong input so LIF neurons (τ = 2 halves the charge) fire at initialisation.
         var y = model.Forward(Tensor.Normal([2, 2, 3, 32, 32], 0f, 4f, seed: 4));

@@ -1,6 +1,6 @@
 using SpikeEngine.Data;
+using SpikeEngine.Models;
 using SpikeEngine.Nn;
-using SpikeEngine.Training.Models;
 
 namespace SpikeEngine.Training.Tests;
 
@@ -15,17 +15,16 @@ public sealed class DanetMnistMemoryTests
         MemoryOptions? memory
     )
     {
-        using var net = ModelCatalog.Create("danet-mnist", 10, new SampleShape(1, 28, 28), 3);
-        memory?.ApplyTo(net.Module);
+        using var net = ModelRegistry.Create("danet-mnist", ModelOptions.ForInput(10, 1, 28, 3));
+        memory?.ApplyTo(net);
         using var scope = TensorScope.Begin();
         var x = Tensor.Normal([2, 2, 1, 28, 28], 0f, 2f, seed: 5);
         using var rec = GraphRecorder.Start();
         var y = net.Forward(x);
         var loss = Losses.Compute(y, Tensor.FromInt32([3, 7], [2]), LossKind.MeanCrossEntropy);
-        var report = SavedBytesReport.Build(rec, net.Module.Parameters(), _ => "net");
+        var report = SavedBytesReport.Build(rec, net.Parameters(), _ => "net");
         loss.Backward();
-        var grads = net
-            .Module.NamedParameters()
+        var grads = net.NamedParameters()
             .ToDictionary(p => p.Name, p => p.Tensor.Grad?.ToArray() ?? []);
         return (y.ToArray(), grads, report.SavedBytes);
     }
@@ -62,9 +61,9 @@ public sealed class DanetMnistMemoryTests
     [Fact]
     public void ParameterNamesAndCountAreThoseOfTheCheckpoints()
     {
-        using var net = ModelCatalog.Create("danet-mnist", 10, new SampleShape(1, 28, 28), 1);
-        Assert.Equal(30_746, net.Module.ParameterCount());
-        var names = net.StateTensors().Select(t => t.Name).ToHashSet();
+        using var net = ModelRegistry.Create("danet-mnist", ModelOptions.ForInput(10, 1, 28, 1));
+        Assert.Equal(30_746, net.ParameterCount());
+        var names = net.NamedTensors().Select(t => t.Name).ToHashSet();
         foreach (
             var n in new[]
             {
@@ -74,7 +73,7 @@ public sealed class DanetMnistMemoryTests
                 "down1.weight",
                 "down2.bn.bias",
                 "stage2.0.conv1.weight",
-                "stage3.0.conv2.bn.running_mean",
+                "stage3.0.bn2.running_mean",
                 "fc.weight",
                 "fc.bias",
             }

@@ -1,3 +1,4 @@
+using SpikeEngine.Models;
 using SpikeEngine.Nn;
 using SpikeEngine.Training.Metrics;
 using SpikeEngine.Training.Optim;
@@ -121,16 +122,14 @@ public sealed class OptimizerPrimitiveTests
         string kind
     )
     {
-        using var model = Models.ModelCatalog.Create(
+        using var model = ModelRegistry.Create(
             "danet-mnist-tiny",
-            4,
-            new Data.SampleShape(1, 8, 8),
-            3
+            ModelOptions.ForInput(4, 1, 8, 3)
         );
-        var named = model.Module.NamedParameters().ToList();
+        var named = model.NamedParameters().ToList();
         using var opt = Optimizer.Create(
             kind,
-            model.Module,
+            model,
             weightDecay: 0.01f,
             momentum: 0.9f,
             nesterov: true
@@ -175,7 +174,7 @@ public sealed class OptimizerPrimitiveTests
                 seen[i] = true;
             }
             opt.Step(0.05f);
-            model.Module.ZeroGrad();
+            model.ZeroGrad();
         }
         AssertBitIdentical("parameter", expected, [.. named.Select(p => p.Tensor)]);
         var state = opt.NamedState().ToDictionary(s => s.Name, s => s.Tensor);
@@ -247,28 +246,26 @@ public sealed class OptimizerPrimitiveTests
     [Fact]
     public void Module_to_its_own_device_keeps_every_tensor_and_refuses_gradients_elsewhere()
     {
-        using var model = Models.ModelCatalog.Create(
+        using var model = ModelRegistry.Create(
             "danet-mnist-tiny",
-            4,
-            new Data.SampleShape(1, 8, 8),
-            3
+            ModelOptions.ForInput(4, 1, 8, 3)
         );
         var before = model
-            .StateTensors()
+            .NamedTensors()
             .Select(s => (s.Tensor, Values: s.Tensor.ToArray()))
             .ToList();
-        Assert.Same(model.Module, model.Module.To(Device.Cpu));
+        Assert.Same(model, model.To(Device.Cpu));
         foreach (var (t, values) in before)
         {
             Assert.Equal(Device.Cpu, t.Device);
             Assert.Equal(values, t.ToArray());
         }
-        var p = model.Module.Parameters().First();
+        var p = model.Parameters().First();
         p.Grad = Tensor.Ones(p.Shape.ToArray());
-        model.Module.To(Device.Cpu); // nothing moves, so the gradient does not matter
-        var e = Assert.Throws<InvalidOperationException>(() => model.Module.To(Device.Cuda(0)));
+        model.To(Device.Cpu); // nothing moves, so the gradient does not matter
+        var e = Assert.Throws<InvalidOperationException>(() => model.To(Device.Cuda(0)));
         Assert.Contains("gradient", e.Message);
-        model.Module.ZeroGrad();
+        model.ZeroGrad();
     }
 
     [Theory]
@@ -333,7 +330,7 @@ public sealed class OptimizerPrimitiveTests
         }
     }
 
-    /// <summary>The optimizer loops as they were in Training's OptimizerMath before moving to CpuBackend.Optim.cs (the oracle).</summary>
+    /// <summary>The optimizer loops as they were in Training's OptimizerMath before moving to Cpu/Optim.cs (the oracle).</summary>
     private static class PreviousOptimizerMath
     {
         public static void SgdStep(

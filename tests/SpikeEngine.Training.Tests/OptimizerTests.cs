@@ -1,3 +1,4 @@
+using SpikeEngine.Models;
 using SpikeEngine.Training.Optim;
 
 namespace SpikeEngine.Training.Tests;
@@ -113,14 +114,12 @@ public sealed class OptimizerTests
     [Fact]
     public void OptimizerStepsAModuleAndKeepsNamedState()
     {
-        using var model = Models.ModelCatalog.Create(
+        using var model = ModelRegistry.Create(
             "danet-mnist-tiny",
-            4,
-            new Data.SampleShape(1, 8, 8),
-            3
+            ModelOptions.ForInput(4, 1, 8, 3)
         );
-        using var opt = new AdamW(model.Module.NamedParameters(), weightDecay: 0f);
-        var (name, p) = model.Module.NamedParameters().First();
+        using var opt = new AdamW(model.NamedParameters(), weightDecay: 0f);
+        var (name, p) = model.NamedParameters().First();
         var before = p.ToArray();
         p.Grad = Tensor.Ones(p.Shape.ToArray());
         opt.Step(0.01f);
@@ -130,23 +129,21 @@ public sealed class OptimizerTests
             Assert.Equal(before[i] - 0.01f, after[i], 4);
         Assert.Contains(opt.NamedState(), s => s.Name == name + ".exp_avg");
         Assert.Equal(1, opt.StepCount);
-        model.Module.ZeroGrad();
+        model.ZeroGrad();
     }
 
     [Fact]
     public void BadHyperParametersNameTheArgument()
     {
-        using var model = Models.ModelCatalog.Create(
+        using var model = ModelRegistry.Create(
             "danet-mnist-tiny",
-            4,
-            new Data.SampleShape(1, 8, 8),
-            3
+            ModelOptions.ForInput(4, 1, 8, 3)
         );
         var e = Assert.Throws<ArgumentOutOfRangeException>(() =>
-            new Sgd(model.Module.NamedParameters(), momentum: 1.5f)
+            new Sgd(model.NamedParameters(), momentum: 1.5f)
         );
         Assert.Contains("momentum", e.Message);
-        var u = Assert.Throws<ArgumentException>(() => Optimizer.Create("adam", model.Module, 0f));
+        var u = Assert.Throws<ArgumentException>(() => Optimizer.Create("adam", model, 0f));
         Assert.Contains("'adam'", u.Message);
     }
 }

@@ -186,7 +186,7 @@ public sealed class PackageExampleTests
     {
         var code = ReadmeExample(RepoRoot());
         Assert.Contains("ModelRegistry.Create(", code);
-        Assert.Contains("SafeTensors.Serialize(", code);
+        Assert.Contains("net.Save(", code);
         Assert.InRange(code.Split('\n').Length, 10, 32);
     }
 

@@ -69,6 +69,31 @@ public sealed class ScheduleAndLossTests
     }
 
     [Fact]
+    public void TypedLossesMatchHandComputationAndTheirKinds()
+    {
+        float[] o = [1, 2, 0, 0, 1, 3, 3, 0, 1, 2, 2, 0]; // (T=2, N=2, K=3)
+        using var output = Tensor.FromArray(o, [2, 2, 3]);
+        using var labels = Tensor.FromInt32([1, 2], [2]);
+        using var tet = new TetLoss(0.2f).Compute(output, labels);
+        double expected =
+            (
+                Ce([1, 2, 0], 1, 0.2f)
+                + Ce([0, 1, 3], 2, 0.2f)
+                + Ce([3, 0, 1], 1, 0.2f)
+                + Ce([2, 2, 0], 2, 0.2f)
+            ) / 4;
+        Assert.Equal(expected, tet.Item(), 5);
+        using var ce = new MeanCrossEntropyLoss().Compute(output, labels);
+        Assert.Equal((Ce([2, 1, 0.5f], 1) + Ce([1, 1.5f, 1.5f], 2)) / 2, ce.Item(), 5);
+        Assert.IsType<TetLoss>(Loss.For(LossKind.Tet, 0.1f));
+        Assert.Equal(0.1f, Loss.For(LossKind.MeanCrossEntropy, 0.1f).LabelSmoothing);
+        var bad = Assert.Throws<ArgumentException>(() =>
+            new TetLoss().Compute(output, Tensor.FromInt32([1], [1]))
+        );
+        Assert.Contains("labels must be [2]", bad.Message);
+    }
+
+    [Fact]
     public void ClippingScalesToTheLimitAndReportsTheNorm()
     {
         using var p = Tensor.Zeros([2], requiresGrad: true);

@@ -1,6 +1,7 @@
+using SpikeEngine.Models;
+using SpikeEngine.Nn;
 using SpikeEngine.Training.Checkpoints;
 using SpikeEngine.Training.Metrics;
-using SpikeEngine.Training.Models;
 
 namespace SpikeEngine.Training.Tests;
 
@@ -24,8 +25,11 @@ public sealed class TrainerTests
             Keep = 10,
         };
 
-    private static ClassifierModel Model() =>
-        ModelCatalog.Create("danet-mnist-tiny", 4, Train.Shape, 5);
+    private static Module Model() =>
+        ModelRegistry.Create(
+            "danet-mnist-tiny",
+            ModelOptions.ForInput(4, Train.Shape.Channels, Train.Shape.Height, 5)
+        );
 
     private static TrainResult RunOnce(TrainerOptions o, string? resume = null)
     {
@@ -47,6 +51,25 @@ public sealed class TrainerTests
         Assert.Equal(a.TestAcc, b.TestAcc);
         Assert.Equal(a.TestLoss, b.TestLoss);
         Assert.Equal(a.FiringRates, b.FiringRates);
+    }
+
+    [Fact]
+    public void CheckpointsRecordTheModelNameAndTheMemoryOptions()
+    {
+        var o = Options(Temp.Dir(), epochs: 1) with
+        {
+            ModelName = "danet-mnist-tiny",
+            Memory = MemoryOptions.Parse("lean,state=bf16"),
+        };
+        var result = RunOnce(o);
+        var ckpt = CheckpointStore.Load(result.LastCheckpoint!);
+        Assert.Equal(new MemoryOptions(true, DType.BFloat16, true, true), ckpt.State.Memory);
+        Assert.Equal("danet-mnist-tiny", ckpt.State.Run["model"]);
+        Assert.Contains("\"memory\":\"lean,state=bf16\"", File.ReadAllText(result.LastCheckpoint!));
+        var other = Assert.Throws<CheckpointException>(() =>
+            RunOnce(o with { ModelName = "danet-mnist", Epochs = 2 }, result.LastCheckpoint)
+        );
+        Assert.Contains("is of model 'danet-mnist-tiny', not 'danet-mnist'", other.Message);
     }
 
     [Fact]
@@ -84,7 +107,7 @@ public sealed class TrainerTests
     public void NonFiniteGradientStopsNamingTheParameter()
     {
         using var model = Model();
-        var (name, p) = model.Module.NamedParameters().First();
+        var (name, p) = model.NamedParameters().First();
         using (GradMode.NoGrad())
             p.Fill_(float.NaN);
         var e = Assert.Throws<NonFiniteException>(() =>
@@ -103,7 +126,7 @@ public sealed class TrainerTests
     public void NonFiniteGradientIsSkippedAndCountedUnderSkip()
     {
         using var model = Model();
-        var (_, p) = model.Module.NamedParameters().First();
+        var (_, p) = model.NamedParameters().First();
         using (GradMode.NoGrad())
             p.Fill_(float.NaN);
         var r = new Trainer(Options(Temp.Dir(), 1) with { NonFinite = NonFinitePolicy.Skip }).Run(

@@ -29,7 +29,7 @@ public sealed partial class Tensor
         if (GradFn is null)
         {
             AccumulateLeaf(this, seed);
-            GradFinalHook?.Invoke(this);
+            OnGradFinal?.Invoke(this);
             return;
         }
         var order = TopologicalOrder(GradFn);
@@ -40,7 +40,7 @@ public sealed partial class Tensor
         {
             if (!grads.TryGetValue(node, out var outs))
             {
-                Settle(node, pending);
+                LeafEdgesDone(node, pending);
                 continue;
             }
             if (node.IsReleased)
@@ -89,13 +89,23 @@ public sealed partial class Tensor
                     slot[input.OutputIndex] = Accumulate(slot[input.OutputIndex], g);
                 }
             }
-            Settle(node, pending);
+            LeafEdgesDone(node, pending);
         }
         foreach (var rest in grads.Values)
             Dispose(rest);
     }
 
-    // For each leaf with a GradFinalHook: how many (node, input) edges of the graph reach it.
+    /// <summary>
+    /// Called during <see cref="Backward"/> as soon as this leaf's gradient is final for that
+    /// pass: every node of the graph that feeds it has run, so <see cref="Grad"/> will not change
+    /// again before <c>Backward</c> returns. Nodes run in reverse topological order, so the leaves
+    /// used last in the forward pass are final first — the point where data-parallel training can
+    /// start reducing a bucket of gradients while backward continues. Leaves only; a leaf the
+    /// graph does not reach is not called.
+    /// </summary>
+    public Action<Tensor>? OnGradFinal { get; set; }
+
+    // For each leaf with a hook: how many (node, input) edges of the graph still have to run.
     private static Dictionary<Tensor, int>? PendingHookedLeaves(List<Node> order)
     {
         Dictionary<Tensor, int>? pending = null;
@@ -103,7 +113,7 @@ public sealed partial class Tensor
         {
             foreach (var input in node.Inputs)
             {
-                if (input is { GradFn: null, RequiresGrad: true, GradFinalHook: not null })
+                if (input is { GradFn: null, RequiresGrad: true, OnGradFinal: not null })
                 {
                     pending ??= new Dictionary<Tensor, int>(ReferenceEqualityComparer.Instance);
                     pending[input] = pending.GetValueOrDefault(input) + 1;
@@ -113,9 +123,8 @@ public sealed partial class Tensor
         return pending;
     }
 
-    // Counts down the hooked leaves fed by a node that has run (or was skipped); a leaf whose
-    // last edge is settled has its final gradient, and its hook runs.
-    private static void Settle(Node node, Dictionary<Tensor, int>? pending)
+    // The node has run (or was skipped, receiving no gradient): its leaf edges are done.
+    private static void LeafEdgesDone(Node node, Dictionary<Tensor, int>? pending)
     {
         if (pending is null)
             return;
@@ -124,13 +133,12 @@ public sealed partial class Tensor
             if (input is null || !pending.TryGetValue(input, out var left))
                 continue;
             if (left > 1)
-            {
                 pending[input] = left - 1;
-                continue;
+            else
+            {
+                pending.Remove(input);
+                input.OnGradFinal!.Invoke(input);
             }
-            pending.Remove(input);
-            if (input.Grad is not null)
-                input.GradFinalHook!.Invoke(input);
         }
     }
 

@@ -6,7 +6,7 @@ using System.Runtime.InteropServices;
 namespace SpikeEngine.Cpu;
 
 // NeuronScan: multi-step IF / LIF / PLIF neurons on the CPU, forward and backward fused over time
-// (ARCHITECTURE.md section 4; kernels/neuron.cu is the CUDA twin).
+// (docs/neurons.md; kernels/neuron.cu is the CUDA twin).
 //   charge  IF:   H_t = V_{t-1} + X_t
 //           LIF (decay_input): H_t = V_{t-1} + (X_t - (V_{t-1} - Vr*)) k        k = 1/tau
 //           LIF (no decay_input): H_t = V_{t-1} - (V_{t-1} - Vr*) k + X_t
@@ -20,7 +20,7 @@ namespace SpikeEngine.Cpu;
 // writes contiguous rows of the tile's width and the state stays in L1/L2. Within a row the loop is
 // vectorised with Vector<float>; tiles run in parallel. The arithmetic is written in the same
 // order as the composite twin (NeuronSlow), so spikes agree bit for bit.
-internal static class NeuronScan
+internal static partial class NeuronScan
 {
     /// <summary>Largest tile: a row of 8192 floats is 32 KiB, eight 4 KiB pages.</summary>
     public const int Tile = 8192;
@@ -34,20 +34,6 @@ internal static class NeuronScan
     // still gets ~4 tiles. A multiple of 64 floats, so rows stay vector- and line-aligned relative
     // to the row start.
     private static int TileFor(int M) => Math.Clamp(M / (Par.Workers * 4) / 64 * 64, MinTile, Tile);
-
-    /// <summary>A float32 tensor's array and element offset (Array null: absent).</summary>
-    internal readonly record struct Buf(float[]? Array, int Offset)
-    {
-        public bool IsNull => Array is null;
-
-        public Span<float> Row(int start, int n) => new(Array, Offset + start, n);
-    }
-
-    /// <summary>The saved membrane H: float[] (float32) or ushort[] (bfloat16, float16).</summary>
-    internal readonly record struct HBuf(Array? Data, int Offset, DType DType)
-    {
-        public bool IsNull => Data is null;
-    }
 
     // Per-call constants, broadcast once.
     private readonly struct Consts
@@ -165,31 +151,35 @@ internal static class NeuronScan
     )
     {
         var c = new Consts(spec, k);
+        var a = new ForwardArgs(T, M, x, v0, s, h, vLast);
         return (c.Kind, c.Decay, c.Hard) switch
         {
-            (NeuronKind.If, _, true) => Forward<ChargeIf, Yes>(c, T, M, x, v0, s, h, vLast),
-            (NeuronKind.If, _, false) => Forward<ChargeIf, No>(c, T, M, x, v0, s, h, vLast),
-            (_, true, true) => Forward<ChargeDecay, Yes>(c, T, M, x, v0, s, h, vLast),
-            (_, true, false) => Forward<ChargeDecay, No>(c, T, M, x, v0, s, h, vLast),
-            (_, false, true) => Forward<ChargeNoDecay, Yes>(c, T, M, x, v0, s, h, vLast),
-            (_, false, false) => Forward<ChargeNoDecay, No>(c, T, M, x, v0, s, h, vLast),
+            (NeuronKind.If, _, true) => Forward<ChargeIf, Yes>(c, a),
+            (NeuronKind.If, _, false) => Forward<ChargeIf, No>(c, a),
+            (_, true, true) => Forward<ChargeDecay, Yes>(c, a),
+            (_, true, false) => Forward<ChargeDecay, No>(c, a),
+            (_, false, true) => Forward<ChargeNoDecay, Yes>(c, a),
+            (_, false, false) => Forward<ChargeNoDecay, No>(c, a),
         };
     }
 
-    [SkipLocalsInit]
-    private static long Forward<TCharge, THard>(
-        Consts c,
+    /// <summary>The tensors of one forward scan: x, s, h (T, M); v0, vLast (M).</summary>
+    private readonly record struct ForwardArgs(
         int T,
         int M,
-        Buf x,
-        Buf v0,
-        Buf s,
-        HBuf h,
-        Buf vLast
-    )
+        Buf X,
+        Buf V0,
+        Buf S,
+        HBuf H,
+        Buf VLast
+    );
+
+    [SkipLocalsInit]
+    private static long Forward<TCharge, THard>(Consts c, ForwardArgs args)
         where TCharge : struct, ICharge
         where THard : struct, IFlag
     {
+        var (T, M, x, v0, s, h, vLast) = args;
         _ = checked(T * M);
         var tw = TileFor(M);
         var tiles = (M + tw - 1) / tw;
@@ -314,133 +304,44 @@ internal static class NeuronScan
     {
         var c = new Consts(spec, k);
         var sig = spec.Surrogate.Kind == SurrogateKind.Sigmoid;
+        var a = new BackwardArgs(T, M, h, v0, gS, gvLast, gx, gv0, needDk);
         return (c.Hard, c.Detach, sig) switch
         {
-            (true, false, true) => Backward<Yes, No, Yes>(
-                spec,
-                c,
-                T,
-                M,
-                h,
-                v0,
-                gS,
-                gvLast,
-                gx,
-                gv0,
-                needDk
-            ),
-            (true, false, false) => Backward<Yes, No, No>(
-                spec,
-                c,
-                T,
-                M,
-                h,
-                v0,
-                gS,
-                gvLast,
-                gx,
-                gv0,
-                needDk
-            ),
-            (true, true, true) => Backward<Yes, Yes, Yes>(
-                spec,
-                c,
-                T,
-                M,
-                h,
-                v0,
-                gS,
-                gvLast,
-                gx,
-                gv0,
-                needDk
-            ),
-            (true, true, false) => Backward<Yes, Yes, No>(
-                spec,
-                c,
-                T,
-                M,
-                h,
-                v0,
-                gS,
-                gvLast,
-                gx,
-                gv0,
-                needDk
-            ),
-            (false, false, true) => Backward<No, No, Yes>(
-                spec,
-                c,
-                T,
-                M,
-                h,
-                v0,
-                gS,
-                gvLast,
-                gx,
-                gv0,
-                needDk
-            ),
-            (false, false, false) => Backward<No, No, No>(
-                spec,
-                c,
-                T,
-                M,
-                h,
-                v0,
-                gS,
-                gvLast,
-                gx,
-                gv0,
-                needDk
-            ),
-            (false, true, true) => Backward<No, Yes, Yes>(
-                spec,
-                c,
-                T,
-                M,
-                h,
-                v0,
-                gS,
-                gvLast,
-                gx,
-                gv0,
-                needDk
-            ),
-            (false, true, false) => Backward<No, Yes, No>(
-                spec,
-                c,
-                T,
-                M,
-                h,
-                v0,
-                gS,
-                gvLast,
-                gx,
-                gv0,
-                needDk
-            ),
+            (true, false, true) => Backward<Yes, No, Yes>(spec, c, a),
+            (true, false, false) => Backward<Yes, No, No>(spec, c, a),
+            (true, true, true) => Backward<Yes, Yes, Yes>(spec, c, a),
+            (true, true, false) => Backward<Yes, Yes, No>(spec, c, a),
+            (false, false, true) => Backward<No, No, Yes>(spec, c, a),
+            (false, false, false) => Backward<No, No, No>(spec, c, a),
+            (false, true, true) => Backward<No, Yes, Yes>(spec, c, a),
+            (false, true, false) => Backward<No, Yes, No>(spec, c, a),
         };
     }
+
+    /// <summary>The tensors of one backward scan: h, gS, gx (T, M); v0, gvLast, gv0 (M).</summary>
+    private readonly record struct BackwardArgs(
+        int T,
+        int M,
+        HBuf H,
+        Buf V0,
+        Buf GS,
+        Buf GvLast,
+        Buf Gx,
+        Buf Gv0,
+        bool NeedDk
+    );
 
     [SkipLocalsInit]
     private static double Backward<THard, TDetach, TSigmoid>(
         NeuronSpec spec,
         Consts c,
-        int T,
-        int M,
-        HBuf h,
-        Buf v0,
-        Buf gS,
-        Buf gvLast,
-        Buf gx,
-        Buf gv0,
-        bool needDk
+        BackwardArgs args
     )
         where THard : struct, IFlag
         where TDetach : struct, IFlag
         where TSigmoid : struct, IFlag
     {
+        var (T, M, h, v0, gS, gvLast, gx, gv0, needDk) = args;
         var surrogate = spec.Surrogate;
         var tw = TileFor(M);
         var tiles = (M + tw - 1) / tw;
@@ -680,76 +581,5 @@ internal static class NeuronScan
             var fire = hv >= c.Vth;
             dst[j] = c.Hard ? (fire ? c.Vr : hv) : hv - (fire ? c.Vth : 0f);
         }
-    }
-
-    // ---------------------------------------------------------------------------------------------
-    // saved-state storage: float32 in place, bfloat16/float16 converted (round to nearest even)
-
-    private static void StoreH(ReadOnlySpan<float> src, HBuf h, int row)
-    {
-        var dst = new Span<ushort>((ushort[])h.Data!, h.Offset + row, src.Length);
-        if (h.DType == DType.Float16)
-            TensorPrimitives.ConvertToHalf(src, MemoryMarshal.Cast<ushort, Half>(dst));
-        else
-            ToBFloat16(src, dst);
-    }
-
-    // The row of H at `row` as float32: a view of the saved tensor, or converted into scratch.
-    private static ReadOnlySpan<float> LoadH(HBuf h, int row, Span<float> scratch)
-    {
-        var n = scratch.Length;
-        if (h.DType == DType.Float32)
-            return new ReadOnlySpan<float>((float[])h.Data!, h.Offset + row, n);
-        var src = new ReadOnlySpan<ushort>((ushort[])h.Data!, h.Offset + row, n);
-        if (h.DType == DType.Float16)
-            TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<ushort, Half>(src), scratch);
-        else
-            FromBFloat16(src, scratch);
-        return scratch;
-    }
-
-    /// <summary>float32 → bfloat16, round to nearest even, NaN kept quiet (as <see cref="Half16.ToBFloat16"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void ToBFloat16(ReadOnlySpan<float> src, Span<ushort> dst)
-    {
-        var w = Vector<uint>.Count;
-        var j = 0;
-        for (; j <= src.Length - 2 * w; j += 2 * w)
-        {
-            var lo = RoundBf16(Vector.AsVectorUInt32(new Vector<float>(src[j..])));
-            var hi = RoundBf16(Vector.AsVectorUInt32(new Vector<float>(src[(j + w)..])));
-            Vector.Narrow(lo, hi).CopyTo(dst[j..]);
-        }
-        for (; j < src.Length; j++)
-            dst[j] = Half16.ToBFloat16(src[j]);
-    }
-
-    private static Vector<uint> RoundBf16(Vector<uint> u)
-    {
-        var nan = Vector.GreaterThan(
-            u & new Vector<uint>(0x7FFFFFFFu),
-            new Vector<uint>(0x7F800000u)
-        );
-        var lsb = Vector.ShiftRightLogical(u, 16) & Vector<uint>.One;
-        var rounded = Vector.ShiftRightLogical(u + new Vector<uint>(0x7FFFu) + lsb, 16);
-        var quiet = Vector.ShiftRightLogical(u, 16) | new Vector<uint>(0x40u);
-        return Vector.ConditionalSelect(nan, quiet, rounded);
-    }
-
-    /// <summary>bfloat16 → float32 (exact).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void FromBFloat16(ReadOnlySpan<ushort> src, Span<float> dst)
-    {
-        var w = Vector<ushort>.Count;
-        var half = Vector<uint>.Count;
-        var j = 0;
-        for (; j <= src.Length - w; j += w)
-        {
-            Vector.Widen(new Vector<ushort>(src[j..]), out var lo, out var hi);
-            Vector.AsVectorSingle(Vector.ShiftLeft(lo, 16)).CopyTo(dst[j..]);
-            Vector.AsVectorSingle(Vector.ShiftLeft(hi, 16)).CopyTo(dst[(j + half)..]);
-        }
-        for (; j < src.Length; j++)
-            dst[j] = Half16.FromBFloat16(src[j]);
     }
 }

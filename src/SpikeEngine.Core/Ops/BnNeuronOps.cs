@@ -70,31 +70,18 @@ public static class BnNeuronOps
         }
         // Validates every argument (shapes, dtypes, devices) exactly as the standard path does.
         NeuronOps.ValidateScan(op, spec, x, v0, w, stateDType, spikeCount);
-        if (!(momentum >= 0f && momentum <= 1f))
-            throw new ArgumentException(
-                $"{op}: momentum must be in [0, 1], got {momentum}",
-                nameof(momentum)
-            );
-        if (!(eps > 0f))
-            throw new ArgumentException($"{op}: eps must be positive, got {eps}", nameof(eps));
-        foreach (
-            var (name, p) in new[]
-            {
-                ("gamma", gamma),
-                ("beta", beta),
-                ("runningMean", runningMean),
-                ("runningVar", runningVar),
-            }
-        )
-        {
-            Check.Float(op, name, p);
-            Check.SameDevice(op, "x", x, name, p);
-            if (p.Rank != 1 || p.Shape[0] != channels)
-                throw new ArgumentException(
-                    $"{op}: '{name}' must have shape [{channels}], got {p.Shape}",
-                    name
-                );
-        }
+        Check.BatchNormParameters(
+            op,
+            x,
+            channels,
+            "",
+            gamma,
+            beta,
+            runningMean,
+            runningVar,
+            momentum,
+            eps
+        );
 
         var be = x.Backend;
         var mean = Tensor.Empty(new Shape(channels), x.Device);

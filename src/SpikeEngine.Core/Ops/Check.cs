@@ -71,4 +71,49 @@ internal static class Check
         if (!float.IsFinite(value))
             throw new ArgumentException($"{op}: '{arg}' must be finite, got {value}", arg);
     }
+
+    /// <summary>
+    /// The arguments every batch-norm op takes: γ, β and the running statistics, float32 on x's
+    /// device with shape <c>[channels]</c> (<paramref name="channelsOf"/> says where the channel
+    /// count comes from, for the message), momentum in [0, 1] and a positive eps.
+    /// </summary>
+    public static void BatchNormParameters(
+        string op,
+        Tensor x,
+        int channels,
+        string channelsOf,
+        Tensor gamma,
+        Tensor beta,
+        Tensor runningMean,
+        Tensor runningVar,
+        float momentum,
+        float eps
+    )
+    {
+        foreach (
+            var (name, t) in new[]
+            {
+                ("gamma", gamma),
+                ("beta", beta),
+                ("runningMean", runningMean),
+                ("runningVar", runningVar),
+            }
+        )
+        {
+            Float(op, name, t);
+            SameDevice(op, "x", x, name, t);
+            if (t.Rank != 1 || t.Shape[0] != channels)
+                throw new ArgumentException(
+                    $"{op}: '{name}' must have shape [{channels}]{channelsOf}, got {t.Shape}",
+                    name
+                );
+        }
+        if (!(momentum >= 0f && momentum <= 1f))
+            throw new ArgumentException(
+                $"{op}: momentum must be in [0, 1], got {momentum}",
+                nameof(momentum)
+            );
+        if (!(eps > 0f))
+            throw new ArgumentException($"{op}: eps must be positive, got {eps}", nameof(eps));
+    }
 }

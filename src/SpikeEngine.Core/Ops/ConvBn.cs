@@ -38,31 +38,18 @@ public static partial class Ops
             using var c = Conv2d(x, weight, null, stride, padding, dilation);
             return BatchNorm(c, gamma, beta, runningMean, runningVar, true, momentum, eps);
         }
-        foreach (
-            var (name, t) in new[]
-            {
-                ("gamma", gamma),
-                ("beta", beta),
-                ("runningMean", runningMean),
-                ("runningVar", runningVar),
-            }
-        )
-        {
-            Check.Float(op, name, t);
-            Check.SameDevice(op, "x", x, name, t);
-            if (t.Rank != 1 || t.Shape[0] != g.K)
-                throw new ArgumentException(
-                    $"{op}: '{name}' must have shape [{g.K}] (output channels of weight {weight.Shape}), got {t.Shape}",
-                    name
-                );
-        }
-        if (!(momentum >= 0f && momentum <= 1f))
-            throw new ArgumentException(
-                $"{op}: momentum must be in [0, 1], got {momentum}",
-                nameof(momentum)
-            );
-        if (!(eps > 0f))
-            throw new ArgumentException($"{op}: eps must be positive, got {eps}", nameof(eps));
+        Check.BatchNormParameters(
+            op,
+            x,
+            g.K,
+            $" (output channels of weight {weight.Shape})",
+            gamma,
+            beta,
+            runningMean,
+            runningVar,
+            momentum,
+            eps
+        );
         var inner = g.OutH * g.OutW;
         if ((long)g.N * inner < 2)
             throw new ArgumentException(

@@ -24,31 +24,18 @@ public static partial class Ops
         if (x.Rank < 2)
             throw new ArgumentException($"{op}: x must be [N, C, ...], got {x.Shape}", nameof(x));
         var c = x.Shape[1];
-        foreach (
-            var (name, t) in new[]
-            {
-                ("gamma", gamma),
-                ("beta", beta),
-                ("runningMean", runningMean),
-                ("runningVar", runningVar),
-            }
-        )
-        {
-            Check.Float(op, name, t);
-            Check.SameDevice(op, "x", x, name, t);
-            if (t.Rank != 1 || t.Shape[0] != c)
-                throw new ArgumentException(
-                    $"{op}: '{name}' must have shape [{c}] (channels of x {x.Shape}), got {t.Shape}",
-                    name
-                );
-        }
-        if (!(momentum >= 0f && momentum <= 1f))
-            throw new ArgumentException(
-                $"{op}: momentum must be in [0, 1], got {momentum}",
-                nameof(momentum)
-            );
-        if (!(eps > 0f))
-            throw new ArgumentException($"{op}: eps must be positive, got {eps}", nameof(eps));
+        Check.BatchNormParameters(
+            op,
+            x,
+            c,
+            $" (channels of x {x.Shape})",
+            gamma,
+            beta,
+            runningMean,
+            runningVar,
+            momentum,
+            eps
+        );
         var n = x.Shape[0];
         var inner = (int)x.Shape.Product(2, x.Rank);
         if (!training)

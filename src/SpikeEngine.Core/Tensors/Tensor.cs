@@ -96,15 +96,6 @@ public sealed partial class Tensor : IDisposable
     public Tensor? Grad { get; set; }
 
     /// <summary>
-    /// Called with this leaf during <see cref="Backward"/> as soon as its <see cref="Grad"/> is
-    /// final for that pass: every node of the graph that feeds it has run (PyTorch's
-    /// post-accumulate-grad hook). Data-parallel training starts a gradient bucket's all-reduce
-    /// here, while backward continues on the rest of the graph. Not called for a leaf the pass
-    /// gives no gradient.
-    /// </summary>
-    public Action<Tensor>? GradFinalHook { get; set; }
-
-    /// <summary>
     /// True when every element is exactly 0 or 1 because the op that produced it says so (the
     /// spikes of a neuron scan); views (<see cref="Reshape"/>, <see cref="Detach"/>) keep the mark.
     /// A convolution may then save this tensor bit-packed for backward. Never inferred from values.

@@ -11,6 +11,7 @@ namespace SpikeEngine.Nn;
 public sealed class DaBlock : ResidualBlock
 {
     private readonly NeuronNode? _downsampleSn;
+    private readonly ModuleChain? _spikingShortcut; // post: downsample conv, BN, then the neuron
 
     public DaBlock(
         BlockKind kind,
@@ -39,7 +40,10 @@ public sealed class DaBlock : ResidualBlock
             _downsampleSn = Child("downsample_sn", neuron());
         Downsample = Child("downsample", NewDownsampleConvBn(seed));
         if (downsample == DownsampleKind.Spiking && activation == Activation.Post)
+        {
             _downsampleSn = Child("downsample_sn", neuron());
+            _spikingShortcut = Chain([.. Downsample.Modules, _downsampleSn]);
+        }
     }
 
     public Activation Activation { get; }
@@ -61,7 +65,7 @@ public sealed class DaBlock : ResidualBlock
             using var s = _downsampleSn.Forward(x);
             return Downsample.Forward(s);
         }
-        return RunChain([.. Downsample.Modules, _downsampleSn], x);
+        return _spikingShortcut!.Forward(x);
     }
 
     /// <summary>Shape-only twin of <see cref="Shortcut"/>.</summary>

@@ -45,6 +45,7 @@ public abstract class ResidualBlock : Layer
 {
     private readonly List<Module> _branch = [];
     private readonly List<BatchNorm2d> _bns = [];
+    private readonly ModuleChain _branchChain;
 
     /// <param name="kind">basic or bottleneck.</param>
     /// <param name="activation">conv–BN–neuron (post) or neuron–conv–BN (pre) units.</param>
@@ -112,6 +113,7 @@ public abstract class ResidualBlock : Layer
                     LastNeuronName = ("sn" + id, sn);
             }
         }
+        _branchChain = Chain(_branch);
     }
 
     /// <summary>Channel expansion of a block kind (1 or 4).</summary>
@@ -132,21 +134,19 @@ public abstract class ResidualBlock : Layer
     /// <summary>Spiking ResNet's post-addition neuron, built but not registered (the subclass registers it).</summary>
     protected (string Name, NeuronNode Neuron)? LastNeuronName { get; }
 
+    /// <summary>The branch F as a chain, with its fusion plan.</summary>
+    public ModuleChain Branch => _branchChain;
+
     /// <summary>The residual function F(x).</summary>
     public Tensor Residual(Tensor x) // (T, N, C, H, W) → (T, N, C', H', W')
     {
         ArgumentNullException.ThrowIfNull(x);
-        return RunChain(_branch, x);
+        return _branchChain.Forward(x);
     }
 
     /// <summary>Shape-only twin of <see cref="Residual"/>.</summary>
-    public int[] InferResidual(int[] shape, ShapeTrace trace)
-    {
-        var s = shape;
-        foreach (var m in _branch)
-            s = Infer(m, s, trace);
-        return s;
-    }
+    public int[] InferResidual(int[] shape, ShapeTrace trace) =>
+        _branchChain.InferShape(shape, trace);
 
     /// <summary>conv1×1 (stride)–BN as torchvision's <c>downsample</c> (children <c>0</c> and <c>1</c>).</summary>
     protected Sequential NewDownsampleConvBn(Func<ulong> seed) =>

@@ -22,6 +22,7 @@ public enum SewConnect
 public sealed class SewBlock : ResidualBlock
 {
     private readonly NeuronNode? _downsampleSn;
+    private readonly ModuleChain? _shortcut; // downsample conv, BN, then the neuron
 
     public SewBlock(
         BlockKind kind,
@@ -44,6 +45,7 @@ public sealed class SewBlock : ResidualBlock
         {
             Downsample = Child("downsample", NewDownsampleConvBn(seed));
             _downsampleSn = Child("downsample_sn", neuron());
+            _shortcut = Chain([.. Downsample.Modules, _downsampleSn]);
         }
     }
 
@@ -57,7 +59,7 @@ public sealed class SewBlock : ResidualBlock
         using var a = Residual(x);
         if (Downsample is null)
             return Connect.Sew(ConnectFunction, a, x);
-        using var s = RunChain([.. Downsample.Modules, _downsampleSn!], x);
+        using var s = _shortcut!.Forward(x);
         return Connect.Sew(ConnectFunction, a, s);
     }
 

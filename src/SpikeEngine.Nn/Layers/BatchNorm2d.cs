@@ -51,40 +51,12 @@ public sealed class BatchNorm2d : Layer
     public Tensor RunningVar { get; }
 
     /// <summary>
-    /// When this BN is followed by a fused neuron in a chain (<see cref="Layer.RunChain"/>), run both
-    /// as one op that saves only the neuron's state (<see cref="BnNeuronOps"/>). Set by
-    /// <see cref="MemoryLayout.Lean"/>; only used in training mode with multi-step input.
-    /// </summary>
-    public bool FuseWithNeuron { get; set; }
-
-    /// <summary>
-    /// When this BN directly follows a bias-free <see cref="Conv2d"/> in a chain and is not fused
-    /// with a neuron, run both as one op that recomputes the conv output in backward instead of
-    /// saving it (<see cref="Ops.Conv2dBatchNorm"/>). Set by <see cref="MemoryOptions.RecomputeConvBn"/>.
-    /// </summary>
-    public bool RecomputeInput { get; set; }
-
-    /// <summary>
     /// Batch statistics across processes in training mode (synchronised BN for data-parallel
-    /// training); null normalises with this process's batch alone. Setting it turns off
-    /// <see cref="FuseWithNeuron"/> and <see cref="RecomputeInput"/>, whose fused ops take local
-    /// statistics.
+    /// training); null normalises with this process's batch alone. A chain step that fuses this
+    /// BN with its neighbour (<see cref="ModuleChain"/>) runs the modules one by one while it is
+    /// set, since the fused ops take local statistics.
     /// </summary>
-    public IBatchNormSync? Sync
-    {
-        get => _sync;
-        set
-        {
-            _sync = value;
-            if (value is not null)
-            {
-                FuseWithNeuron = false;
-                RecomputeInput = false;
-            }
-        }
-    }
-
-    private IBatchNormSync? _sync;
+    public IBatchNormSync? Sync { get; set; }
 
     /// <summary>Sets γ to 0, so the layer starts by outputting β (zero-init of a block's last BN).</summary>
     public void ZeroInitWeight()
@@ -102,7 +74,7 @@ public sealed class BatchNorm2d : Layer
             x,
             4,
             f =>
-                IsTraining && _sync is { } sync
+                IsTraining && Sync is { } sync
                     ? sync.Forward(this, f)
                     : Ops.BatchNorm(
                         f,

@@ -4,13 +4,19 @@ namespace SpikeEngine.Nn;
 /// Runs layers and spiking neurons in order. Children are named <c>0</c>, <c>1</c>, ... unless
 /// added with <see cref="Add"/> under a name (as torchvision's <c>nn.Sequential</c>).
 /// </summary>
+/// <remarks>
+/// The modules form one <see cref="ModuleChain"/>: the memory options decide which neighbours run
+/// fused (<see cref="ModuleChain.Steps"/>), re-planned when a module is added.
+/// </remarks>
 public sealed class Sequential : Layer
 {
     private readonly List<Module> _modules = [];
+    private ModuleChain _chain;
 
     public Sequential(params Module[] modules)
     {
         ArgumentNullException.ThrowIfNull(modules);
+        _chain = Chain(_modules);
         foreach (var m in modules)
             Add(_modules.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), m);
     }
@@ -18,29 +24,25 @@ public sealed class Sequential : Layer
     /// <summary>The modules in order.</summary>
     public IReadOnlyList<Module> Modules => _modules;
 
-    /// <summary>Appends a layer or neuron under <paramref name="name"/>.</summary>
+    /// <summary>The chain of the modules and its fusion plan.</summary>
+    public ModuleChain Plan => _chain;
+
+    /// <summary>Appends a module under <paramref name="name"/> (the chain runs unfused until the memory options are applied again).</summary>
     public Sequential Add(string name, Module module)
     {
-        if (module is not (Layer or NeuronNode))
-            throw new ArgumentException(
-                $"Sequential: module '{name}' ({module?.GetType().Name ?? "null"}) must be a Layer or a NeuronNode",
-                nameof(module)
-            );
+        if (module is null)
+            throw new ArgumentException($"Sequential: module '{name}' is null", nameof(module));
         _modules.Add(Child(name, module));
+        _chain = ReplaceChain(_chain, _modules);
         return this;
     }
 
     public override Tensor Forward(Tensor x)
     {
         ArgumentNullException.ThrowIfNull(x);
-        return RunChain(_modules, x);
+        return _chain.Forward(x);
     }
 
-    public override int[] InferShape(int[] shape, ShapeTrace trace)
-    {
-        var s = shape;
-        foreach (var m in _modules)
-            s = Infer(m, s, trace);
-        return s;
-    }
+    public override int[] InferShape(int[] shape, ShapeTrace trace) =>
+        _chain.InferShape(shape, trace);
 }

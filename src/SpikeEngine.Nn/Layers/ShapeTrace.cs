@@ -1,7 +1,7 @@
 namespace SpikeEngine.Nn;
 
 /// <summary>
-/// What a shape-only walk (<see cref="Layer.InferShape"/>) records: elements entering spiking
+/// What a shape-only walk (<see cref="Module.InferShape"/>) records: elements entering spiking
 /// neurons and bytes each op keeps for backward, for the shapes walked (the model table walks
 /// one sample and one time step, <c>[1, 1, C, H, W]</c>).
 /// </summary>

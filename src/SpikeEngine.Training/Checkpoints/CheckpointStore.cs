@@ -42,6 +42,9 @@ public sealed record CheckpointState
     public int SkippedSteps { get; init; }
     public int Batches { get; init; }
 
+    /// <summary>The memory options of the model (null in checkpoints that do not record them).</summary>
+    public Nn.MemoryOptions? Memory { get; init; }
+
     /// <summary>Run configuration (model, dataset, T, num_classes, input, ...), as strings.</summary>
     public Dictionary<string, string> Run { get; init; } = [];
 }

@@ -107,9 +107,9 @@ public class NeuronParityTests
             Assert.Contains(1f, fused.Spikes);
             Assert.Contains(0f, fused.Spikes);
         }
-        Approx.Close($"{label}: grad x", fused.Gx, slow.Gx, 1e-6, 1e-6);
+        Approx.Close($"{label}: grad x", fused.Gx, slow.Gx, Tolerance.Reordered);
         if (withV0)
-            Approx.Close($"{label}: grad v0", fused.Gv0!, slow.Gv0!, 1e-6, 1e-6);
+            Approx.Close($"{label}: grad v0", fused.Gv0!, slow.Gv0!, Tolerance.Reordered);
         if (plif)
         {
             // dL/dw is a sum over all T·M neuron-steps; the twin sums in float32 (the kernel in

@@ -1,4 +1,4 @@
-namespace SpikeEngine.Nn;
+namespace SpikeEngine;
 
 /// <summary>
 /// The composite twin of the fused scan (candle's <c>rms_norm_slow</c>): the same neuron built step

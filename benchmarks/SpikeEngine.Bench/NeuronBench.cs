@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using SpikeEngine.Cpu;
+using SpikeEngine.Nn;
 
-namespace SpikeEngine.Nn;
+namespace SpikeEngine.Bench;
 
 /// <summary>
 /// Napkin-math benchmark of the fused LIF scan on the CPU (for <c>spike bench neuron</c>): time per
