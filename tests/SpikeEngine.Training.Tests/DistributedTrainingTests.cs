@@ -16,6 +16,11 @@ public class DistributedTrainingTests
     private const string Launcher = "mpiexec.mpich";
     private static string SpikeDll => Path.Combine(AppContext.BaseDirectory, "spike.dll");
 
+    private const int SigStop = 19; // Linux
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+
     private static void RequireMpich()
     {
         var onPath = (Environment.GetEnvironmentVariable("PATH") ?? "")
@@ -348,13 +353,7 @@ public class DistributedTrainingTests
         var pids = RankPids(outDir);
         Assert.True(pids.ContainsKey(1), $"rank 1 not found among {string.Join(", ", pids)}");
         // SIGSTOP: the rank hangs without dying; mpiexec cleans it up once rank 0 fails.
-        using (
-            var stop = Process.Start(
-                "kill",
-                ["-STOP", pids[1].ToString(System.Globalization.CultureInfo.InvariantCulture)]
-            )
-        )
-            stop.WaitForExit();
+        Assert.Equal(0, Kill(pids[1], SigStop));
         Assert.True(
             launch.Process.WaitForExit(TimeSpan.FromSeconds(60)),
             "rank 0 did not fail within 60 s of rank 1 hanging"
