@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using SpikeEngine.Data;
+using SpikeEngine.Distributed;
 using SpikeEngine.Models;
 using SpikeEngine.Nn;
 using SpikeEngine.Training;
@@ -170,6 +171,30 @@ public static class TrainCommand
             DefaultValueFactory = _ => 0,
         }.Check(v => v >= 0, "must be ≥ 0");
 
+        var distributed = new Option<string>("--distributed")
+        {
+            Description =
+                "Data-parallel training over the processes of an MPI launch (mpiexec -n N spike train ...): mpi (CPU tensors through MPICH) or nccl (one GPU per rank); none trains in this process alone. --batch is per rank. See docs/distributed.md.",
+            DefaultValueFactory = _ => "none",
+        };
+        distributed.AcceptOnlyFromAmong("none", "mpi", "nccl");
+        var syncBn = new Option<bool>("--sync-bn")
+        {
+            Description =
+                "With --distributed: batch norm with statistics over every rank's batch (default: each rank's own).",
+        };
+        var collectiveTimeout = new Option<double>("--collective-timeout")
+        {
+            Description =
+                "With --distributed: seconds a collective may wait before the run fails naming the lost rank.",
+            DefaultValueFactory = _ => 600,
+        }.Check(v => v > 0 && double.IsFinite(v), "must be a positive number of seconds");
+        var bucketMb = new Option<double>("--bucket-mb")
+        {
+            Description = "With --distributed: MiB of gradients per all-reduce bucket.",
+            DefaultValueFactory = _ => 25,
+        }.Check(v => v > 0 && double.IsFinite(v), "must be a positive number of MiB");
+
         var cmd = new Command(
             "train",
             "Train a model; writes checkpoints (safetensors + JSON sidecar), metrics.jsonl and curves.png to --out."
@@ -208,6 +233,10 @@ public static class TrainCommand
                 frames,
                 split,
                 stopAfter,
+                distributed,
+                syncBn,
+                collectiveTimeout,
+                bucketMb,
             }
         )
             cmd.Options.Add(o);
@@ -217,6 +246,13 @@ public static class TrainCommand
             if (r.GetValue(resume) && r.GetValue(resumeFrom) is not null)
                 throw new UsageException("--resume and --resume-from exclude each other");
             var dev = DeviceOptions.Resolve(r.GetValue(device)!);
+            var mode = r.GetValue(distributed)!;
+            if (mode == "none" && r.GetValue(syncBn))
+                throw new UsageException("--sync-bn needs --distributed mpi or nccl");
+            if (mode == "nccl" && dev.Kind != DeviceKind.Cuda)
+                throw new UsageException(
+                    "--distributed nccl needs --device cuda (one GPU per rank); use --distributed mpi on the CPU"
+                );
             var modelName = r.GetValue(model)!;
             string canonical;
             try
@@ -249,6 +285,13 @@ public static class TrainCommand
             var stepShape = events is not null
                 ? new FrameEncoder().StepShape(train.Shape, events.Frames)
                 : train.Shape;
+            using var group = DistributedLaunch.CreateGroup(
+                mode,
+                r.GetValue(device) == "cuda",
+                ref dev,
+                TimeSpan.FromSeconds(r.GetValue(collectiveTimeout))
+            );
+            var rankOut = group is null || group.Rank == 0 ? stdout : TextWriter.Null;
             var options = new TrainerOptions
             {
                 Epochs = r.GetValue(epochs),
@@ -277,6 +320,12 @@ public static class TrainCommand
                     : new DirectEncoder(),
                 Workers = r.GetValue(workers),
                 Device = dev,
+                ProcessGroup = group,
+                DataParallel = new DataParallelOptions
+                {
+                    SyncBatchNorm = r.GetValue(syncBn),
+                    BucketBytes = (long)(r.GetValue(bucketMb) * (1 << 20)),
+                },
                 Run = new Dictionary<string, string>
                 {
                     ["dataset"] = dsName,
@@ -304,9 +353,15 @@ public static class TrainCommand
                 ),
                 stepShape
             );
-            var view = new ProgressView(stdout, ProgressView.TerminalAttached(stdout));
+            var view = new ProgressView(rankOut, ProgressView.TerminalAttached(rankOut));
             view.Message(
                 $"spike train: {canonical} ({net.ParameterCount():N0} parameters) on {dsName} ({train.Count} train / {test.Count} test), T={options.TimeSteps}, batch {options.BatchSize}, {options.Optimizer} lr {options.LearningRate}, {options.Epochs} epochs, {dev}, memory {memoryOptions}, out {options.OutputDirectory}{(freshFolder ? " (a new run folder: no --out given)" : "")}"
+                $"spike train: {entry.Name} ({net.ParameterCount():N0} parameters) on {dsName} ({train.Count} train / {test.Count} test), T={options.TimeSteps}, batch {options.BatchSize}, {options.Optimizer} lr {options.LearningRate}, {options.Epochs} epochs, {dev}, memory {memoryOptions}, out {options.OutputDirectory}"
+                    + (
+                        group is null
+                            ? ""
+                            : $", {group.Size} ranks ({group.Kind}), sync-bn {r.GetValue(syncBn)}"
+                    )
             );
             var trainer = new Trainer(options) { OnStep = view.Step, OnEpoch = view.Epoch };
             var resumeArg = resumeLatest ? "latest" : r.GetValue(resumeFrom);
@@ -323,6 +378,12 @@ public static class TrainCommand
                     )
                     + $"; checkpoint {result.LastCheckpoint ?? "(none)"}; metrics {trainer.MetricsPath}; plot {trainer.PlotPath}"
             );
+            if (trainer.DataParallel?.Stats is { Steps: > 0 } st)
+                view.Message(
+                    $"distributed: {group!.Size} ranks ({group.Kind}), {st.Buckets} gradient buckets; per step on rank 0: "
+                        + $"all-reduce in flight {1000 * st.InFlightSeconds / st.Steps:F2} ms (sum over buckets), "
+                        + $"waited after backward {1000 * st.WaitSeconds / st.Steps:F2} ms"
+                );
             return Spike.Success;
         });
         return cmd;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using SpikeEngine.Data;
+using SpikeEngine.Distributed;
 using SpikeEngine.Nn;
 using SpikeEngine.Training.Checkpoints;
 using SpikeEngine.Training.Metrics;
@@ -84,6 +85,9 @@ public sealed class Trainer
             throw new ArgumentException(
                 $"train set has {train.NumClasses} classes, test set {test.NumClasses}"
             );
+        var group = _o.ProcessGroup;
+        // Only rank 0 writes the run folder; every rank reads it (resume).
+        bool writer = group is null || group.Rank == 0;
         Directory.CreateDirectory(_o.OutputDirectory);
         var store = new CheckpointStore(CheckpointDirectory, _o.Keep);
         using var loader = new DataLoader(
@@ -95,6 +99,8 @@ public sealed class Trainer
                 Seed = _o.Seed,
                 Workers = _o.Workers,
                 Prefetch = 2,
+                ShardIndex = group?.Rank ?? 0,
+                ShardCount = group?.Size ?? 1,
             }
         );
         int steps = loader.StepsPerEpoch;
@@ -156,12 +162,21 @@ public sealed class Trainer
             );
             // Epochs logged after this checkpoint are redone; drop their lines.
             history = MetricsLog.Read(MetricsPath).Where(e => e.Epoch <= startEpoch).ToList();
-            MetricsLog.Write(MetricsPath, history);
+            if (writer)
+                MetricsLog.Write(MetricsPath, history);
+            // The checkpoint's partial sums are over all ranks: rank 0 carries them.
+            if (!writer)
+                (lossSum, correct, seen, skipped) = (0, 0, 0, 0);
         }
-        else if (File.Exists(MetricsPath))
+        else if (writer && File.Exists(MetricsPath))
         {
             File.Delete(MetricsPath);
         }
+        // Data parallel: rank 0's weights everywhere, gradient buckets hooked into backward.
+        using var ddp = group is null
+            ? null
+            : new DistributedDataParallel(group, model, _o.DataParallel);
+        DataParallel = ddp;
 
         var sampleSize = train.Shape.Size;
         float[]? host = null;
@@ -205,6 +220,7 @@ public sealed class Trainer
                     var loss = Losses.Compute(output, y, _o.Loss, _o.LabelSmoothing);
                     float lossValue = loss.Item();
                     loss.Backward();
+                    ddp?.FinishGradients();
                     var bad = Gradients.FirstNonFinite(optimizer.Parameters);
                     if (bad is not null || !float.IsFinite(lossValue))
                     {
@@ -254,25 +270,29 @@ public sealed class Trainer
                     )
                 );
                 if (_o.CheckpointEvery > 0 && globalStep % _o.CheckpointEvery == 0 && done < steps)
-                    last = SaveCheckpoint(
-                        store,
-                        model,
-                        optimizer,
-                        schedule,
-                        new RunPosition(
-                            epoch,
-                            done,
-                            globalStep,
-                            lossSum,
-                            correct,
-                            seen,
-                            skipped,
-                            batches
-                        )
-                    );
+                {
+                    var (gl, gc, gs, gk) = SumOverRanks(group, lossSum, correct, seen, skipped);
+                    if (writer)
+                        last = SaveCheckpoint(
+                            store,
+                            model,
+                            optimizer,
+                            schedule,
+                            new RunPosition(epoch, done, globalStep, gl, gc, gs, gk, batches)
+                        );
+                }
             }
             double trainSeconds = clock.Elapsed.TotalSeconds;
-            var eval = Evaluate(model, test, _o.Evaluation);
+            (lossSum, correct, seen, skipped) = SumOverRanks(
+                group,
+                lossSum,
+                correct,
+                seen,
+                skipped
+            );
+            imagesThisRun *= group?.Size ?? 1;
+            ddp?.BroadcastBuffers();
+            var eval = Evaluate(model, test, _o.Evaluation, group);
             var metrics = new EpochMetrics
             {
                 Epoch = epoch + 1,
@@ -289,18 +309,40 @@ public sealed class Trainer
                 EpochSeconds = clock.Elapsed.TotalSeconds,
             };
             history.Add(metrics);
-            MetricsLog.Write(MetricsPath, history);
-            CurvePlot.Save(PlotPath, history, _o.ModelName);
-            last = SaveCheckpoint(
-                store,
-                model,
-                optimizer,
-                schedule,
-                RunPosition.EpochStart(epoch + 1, globalStep)
-            );
+            if (writer)
+            {
+                MetricsLog.Write(MetricsPath, history);
+                CurvePlot.Save(PlotPath, history, _o.ModelName);
+                last = SaveCheckpoint(
+                    store,
+                    model,
+                    optimizer,
+                    schedule,
+                    RunPosition.EpochStart(epoch + 1, globalStep)
+                );
+            }
             OnEpoch?.Invoke(metrics);
         }
         return new TrainResult(history, last, Stopped: false);
+    }
+
+    /// <summary>The data-parallel layer of the running <see cref="Run"/> (null on one process); its <see cref="DistributedDataParallel.Stats"/> stay readable after the run.</summary>
+    public DistributedDataParallel? DataParallel { get; private set; }
+
+    // The epoch's running sums over every rank (the local values on one process).
+    private static (double LossSum, long Correct, long Seen, int Skipped) SumOverRanks(
+        IProcessGroup? group,
+        double lossSum,
+        long correct,
+        long seen,
+        int skipped
+    )
+    {
+        if (group is null)
+            return (lossSum, correct, seen, skipped);
+        Span<double> v = [lossSum, correct, seen, skipped];
+        group.AllReduce(v, ReduceOp.Sum);
+        return (v[0], (long)v[1], (long)v[2], (int)v[3]);
     }
 
     /// <summary>Where a run stands, with the partial-epoch sums a resumed run needs.</summary>
@@ -378,7 +420,17 @@ public sealed class Trainer
         ModuleFiles.CopyInto(model, arrays, file);
 
     /// <summary>Top-1/top-5 accuracy, mean loss and firing rates on <paramref name="dataset"/> in eval mode.</summary>
-    public static EvalResult Evaluate(Module model, IDataset dataset, EvalOptions options)
+    /// <remarks>
+    /// With <paramref name="group"/> (data-parallel training) each rank evaluates its shard of the
+    /// dataset, each sample once, and the sums are all-reduced: every rank returns the result over
+    /// the whole dataset.
+    /// </remarks>
+    public static EvalResult Evaluate(
+        Module model,
+        IDataset dataset,
+        EvalOptions options,
+        IProcessGroup? group = null
+    )
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
@@ -391,6 +443,9 @@ public sealed class Trainer
                 Shuffle = false,
                 Workers = workers,
                 Prefetch = 2,
+                ShardIndex = group?.Rank ?? 0,
+                ShardCount = group?.Size ?? 1,
+                PadShards = false,
             }
         );
         model.To(device);
@@ -433,6 +488,30 @@ public sealed class Trainer
         }
         model.ResetState();
         model.Train();
+        if (group is not null)
+        {
+            var keys = rates.Keys.Order(StringComparer.Ordinal).ToList();
+            var sums = new double[5 + keys.Count];
+            (sums[0], sums[1], sums[2], sums[3], sums[4]) = (
+                top1,
+                top5,
+                seen,
+                lossSum,
+                rateBatches
+            );
+            for (int i = 0; i < keys.Count; i++)
+                sums[5 + i] = rates[keys[i]];
+            group.AllReduce(sums, ReduceOp.Sum);
+            (top1, top5, seen, lossSum, rateBatches) = (
+                (long)sums[0],
+                (long)sums[1],
+                (long)sums[2],
+                sums[3],
+                (int)sums[4]
+            );
+            for (int i = 0; i < keys.Count; i++)
+                rates[keys[i]] = sums[5 + i];
+        }
         foreach (var k in rates.Keys.ToList())
             rates[k] /= rateBatches;
         return new EvalResult(

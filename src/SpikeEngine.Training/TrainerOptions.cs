@@ -1,4 +1,5 @@
 using SpikeEngine.Data;
+using SpikeEngine.Distributed;
 using SpikeEngine.Nn;
 
 namespace SpikeEngine.Training;
@@ -62,6 +63,16 @@ public sealed record TrainerOptions
     public ISpikeEncoder Encoder { get; init; } = new DirectEncoder();
     public int Workers { get; init; } = Math.Clamp(Environment.ProcessorCount - 1, 0, 2);
     public Device Device { get; init; } = Device.Cpu;
+
+    /// <summary>
+    /// Data-parallel training over this group (null: one process). Each rank reads its shard of
+    /// every epoch, gradients are averaged over the ranks, metrics are summed over them, and only
+    /// rank 0 writes checkpoints, metrics and plots. <see cref="BatchSize"/> is per rank.
+    /// </summary>
+    public IProcessGroup? ProcessGroup { get; init; }
+
+    /// <summary>Buckets and batch-norm mode of data-parallel training.</summary>
+    public DataParallelOptions DataParallel { get; init; } = new();
 
     /// <summary>Run configuration recorded in checkpoints (dataset, input, encoder, ...).</summary>
     public Dictionary<string, string> Run { get; init; } = [];

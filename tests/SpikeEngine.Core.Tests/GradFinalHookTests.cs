@@ -7,7 +7,7 @@ namespace SpikeEngine.Core.Tests;
 /// left to run feeds that leaf, with the gradient already complete (hand-computed values), leaves
 /// used last in the forward pass first; never for a leaf the graph does not reach.
 /// </summary>
-public class GradFinalHookTests
+public class OnGradFinalTests
 {
     [Fact]
     public void EachLeafIsCalledOnceWithItsFinalGradientLastUsedFirst()

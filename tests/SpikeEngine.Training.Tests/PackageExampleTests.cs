@@ -26,6 +26,7 @@ public sealed class PackageExampleTests
         "SpikeEngine.Nn",
         "SpikeEngine.Models",
         "SpikeEngine.Data",
+        "SpikeEngine.Distributed",
         "SpikeEngine.Training",
         "SpikeEngine.Nir",
     ];

@@ -244,6 +244,9 @@ public static unsafe partial class CudaDriver
     public static partial CUresult cuStreamSynchronize(IntPtr hStream);
 
     [LibraryImport(Lib)]
+    public static partial CUresult cuStreamQuery(IntPtr hStream);
+
+    [LibraryImport(Lib)]
     public static partial CUresult cuStreamWaitEvent(IntPtr hStream, IntPtr hEvent, uint flags);
 
     // --- Event management

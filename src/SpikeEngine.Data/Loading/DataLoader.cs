@@ -48,12 +48,18 @@ public sealed class DataLoader : IDisposable
         _dataset = dataset;
         _options = options;
         SampleShape = dataset.Shape.Validated(nameof(dataset));
+        SamplesPerEpoch = ShardLength(
+            dataset.Count,
+            options.ShardIndex,
+            options.ShardCount,
+            options.PadShards
+        );
         StepsPerEpoch = options.DropLast
-            ? dataset.Count / options.BatchSize
-            : (dataset.Count + options.BatchSize - 1) / options.BatchSize;
+            ? SamplesPerEpoch / options.BatchSize
+            : (SamplesPerEpoch + options.BatchSize - 1) / options.BatchSize;
         if (StepsPerEpoch == 0)
             throw new ArgumentException(
-                $"DataLoader: DropLast with BatchSize {options.BatchSize} leaves no batch of a {dataset.Count}-sample dataset",
+                $"DataLoader: BatchSize {options.BatchSize} (DropLast {options.DropLast}) leaves no batch of shard {options.ShardIndex} of {options.ShardCount} ({SamplesPerEpoch} of {dataset.Count} samples)",
                 nameof(options)
             );
         // Prefetch ready batches plus the one the consumer holds; one buffer when synchronous.
@@ -74,6 +80,9 @@ public sealed class DataLoader : IDisposable
 
     /// <summary>Batches per epoch (the last may be partial unless DropLast).</summary>
     public int StepsPerEpoch { get; }
+
+    /// <summary>Samples this loader visits per epoch (its shard's length).</summary>
+    public int SamplesPerEpoch { get; }
 
     /// <summary>Shape (C, H, W) of each sample.</summary>
     public SampleShape SampleShape { get; }
@@ -107,6 +116,38 @@ public sealed class DataLoader : IDisposable
         return order;
     }
 
+    /// <summary>Samples of shard <paramref name="index"/> of <paramref name="shards"/> over <paramref name="count"/> (see <see cref="Shard"/>).</summary>
+    public static int ShardLength(int count, int index, int shards, bool pad) =>
+        shards == 1 ? count
+        : pad ? (count + shards - 1) / shards
+        : Math.Max(0, (count - index + shards - 1) / shards);
+
+    /// <summary>
+    /// Shard <paramref name="index"/> of <paramref name="shards"/> of an epoch order, as PyTorch's
+    /// <c>DistributedSampler</c>: positions index, index + shards, …; with <paramref name="pad"/>
+    /// the order is first extended by its own first positions to a multiple of
+    /// <paramref name="shards"/>, so every shard has the same length.
+    /// </summary>
+    public static int[] Shard(int[] order, int index, int shards, bool pad)
+    {
+        ArgumentNullException.ThrowIfNull(order);
+        if (shards < 1 || index < 0 || index >= shards)
+            throw new ArgumentOutOfRangeException(
+                nameof(index),
+                index,
+                $"DataLoader.Shard: shard {index} of {shards} is invalid"
+            );
+        if (shards == 1)
+            return order;
+        if (order.Length == 0)
+            return [];
+        var length = ShardLength(order.Length, index, shards, pad);
+        var shard = new int[length];
+        for (int i = 0; i < length; i++)
+            shard[i] = order[(int)((index + (long)i * shards) % order.Length)];
+        return shard;
+    }
+
     /// <summary>
     /// Begins delivering epoch <paramref name="epoch"/> from step <paramref name="step"/> (0 for a
     /// fresh epoch; k to resume after k finished steps). Batches in flight for an earlier position
@@ -121,7 +162,12 @@ public sealed class DataLoader : IDisposable
                 step,
                 $"DataLoader.StartAt: step must be in [0, {StepsPerEpoch}], got {step}"
             );
-        int[] order = EpochOrder(_dataset.Count, _options.Seed, epoch, _options.Shuffle);
+        int[] order = Shard(
+            EpochOrder(_dataset.Count, _options.Seed, epoch, _options.Shuffle),
+            _options.ShardIndex,
+            _options.ShardCount,
+            _options.PadShards
+        );
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);

@@ -50,6 +50,14 @@ public sealed class BatchNorm2d : Layer
     /// <summary>(C)</summary>
     public Tensor RunningVar { get; }
 
+    /// <summary>
+    /// Batch statistics across processes in training mode (synchronised BN for data-parallel
+    /// training); null normalises with this process's batch alone. A chain step that fuses this
+    /// BN with its neighbour (<see cref="ModuleChain"/>) runs the modules one by one while it is
+    /// set, since the fused ops take local statistics.
+    /// </summary>
+    public IBatchNormSync? Sync { get; set; }
+
     /// <summary>Sets γ to 0, so the layer starts by outputting β (zero-init of a block's last BN).</summary>
     public void ZeroInitWeight()
     {
@@ -65,7 +73,19 @@ public sealed class BatchNorm2d : Layer
             "BatchNorm2d",
             x,
             4,
-            f => Ops.BatchNorm(f, Weight, Bias, RunningMean, RunningVar, IsTraining, Momentum, Eps)
+            f =>
+                IsTraining && Sync is { } sync
+                    ? sync.Forward(this, f)
+                    : Ops.BatchNorm(
+                        f,
+                        Weight,
+                        Bias,
+                        RunningMean,
+                        RunningVar,
+                        IsTraining,
+                        Momentum,
+                        Eps
+                    )
         );
     }
 
@@ -85,4 +105,16 @@ public sealed class BatchNorm2d : Layer
                 return s;
             }
         );
+}
+
+/// <summary>
+/// Training-mode batch normalisation whose statistics span several processes (see
+/// <see cref="BatchNorm2d.Sync"/>): the implementation reduces the per-channel sums across the
+/// process group, normalises with the global mean and variance, updates the running statistics,
+/// and reduces the statistics' gradients in backward.
+/// </summary>
+public interface IBatchNormSync
+{
+    /// <summary>Normalises <paramref name="x"/> (N, C, H, W) (time folded into N) with <paramref name="layer"/>'s γ, β, ε and momentum.</summary>
+    Tensor Forward(BatchNorm2d layer, Tensor x);
 }

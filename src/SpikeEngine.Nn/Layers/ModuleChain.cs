@@ -30,8 +30,9 @@ public readonly record struct ChainStep(int Start, int Count, Fusion Fusion);
 /// <see cref="MemoryOptions.ApplyTo"/>), from the modules' types and the memory options, never by
 /// looking at tensors; until then every module runs on its own. At run time a fused step falls
 /// back to its modules one by one where the fused op does not apply: in evaluation mode (nothing
-/// is saved for backward then) and, for <see cref="Fusion.BnNeuron"/>, for input that is not
-/// multi-step <c>[T, N, C, H, W]</c>. Intermediates are disposed as soon as the next step has run.
+/// is saved for backward then), for a BN with <see cref="BatchNorm2d.Sync"/> (statistics across
+/// processes) and, for <see cref="Fusion.BnNeuron"/>, for input that is not multi-step
+/// <c>[T, N, C, H, W]</c>. Intermediates are disposed as soon as the next step has run.
 /// </summary>
 /// <remarks>
 /// Declared by the module that owns the modules (<c>Module.Chain</c>), so the plan is part of the
@@ -121,14 +122,19 @@ public sealed class ModuleChain
             {
                 var bn = (BatchNorm2d)first;
                 var sn = (FusedNeuronNode)_modules[step.Start + 1];
-                if (bn.IsTraining && x.Rank == 5 && sn.StepMode == StepMode.Multi)
+                if (
+                    bn.IsTraining
+                    && bn.Sync is null
+                    && x.Rank == 5
+                    && sn.StepMode == StepMode.Multi
+                )
                     return sn.ForwardAfter(bn, x);
                 break;
             }
             case Fusion.ConvBn:
             {
                 var bn = (BatchNorm2d)_modules[step.Start + 1];
-                if (bn.IsTraining)
+                if (bn.IsTraining && bn.Sync is null)
                     return ((Conv2d)first).ForwardWith(bn, x);
                 break;
             }
