@@ -356,7 +356,6 @@ public static class TrainCommand
             var view = new ProgressView(rankOut, ProgressView.TerminalAttached(rankOut));
             view.Message(
                 $"spike train: {canonical} ({net.ParameterCount():N0} parameters) on {dsName} ({train.Count} train / {test.Count} test), T={options.TimeSteps}, batch {options.BatchSize}, {options.Optimizer} lr {options.LearningRate}, {options.Epochs} epochs, {dev}, memory {memoryOptions}, out {options.OutputDirectory}{(freshFolder ? " (a new run folder: no --out given)" : "")}"
-                $"spike train: {entry.Name} ({net.ParameterCount():N0} parameters) on {dsName} ({train.Count} train / {test.Count} test), T={options.TimeSteps}, batch {options.BatchSize}, {options.Optimizer} lr {options.LearningRate}, {options.Epochs} epochs, {dev}, memory {memoryOptions}, out {options.OutputDirectory}"
                     + (
                         group is null
                             ? ""
