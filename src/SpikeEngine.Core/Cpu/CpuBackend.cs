@@ -116,30 +116,6 @@ public sealed partial class CpuBackend : IBackend
             dst[i] = f(src[i]);
     }
 
-    // -- random ---------------------------------------------------------------------------
-
-    public void FillRandom(Tensor y, RandomKind kind, float a, float b, ulong seed)
-    {
-        var arr = ArrayOf(y);
-        var off = (int)y.Offset;
-        Par.For(
-            y.Numel,
-            1 << 14,
-            (s, e) =>
-            {
-                for (var i = s; i < e; i++)
-                {
-                    arr[off + i] = kind switch
-                    {
-                        RandomKind.Uniform => a + (b - a) * CounterRng.Uniform(seed, (ulong)i),
-                        RandomKind.Normal => a + b * CounterRng.Normal(seed, (ulong)i),
-                        _ => CounterRng.Uniform(seed, (ulong)i) < a ? 1f : 0f,
-                    };
-                }
-            }
-        );
-    }
-
     /// <summary>The float array behind a CPU tensor (for kernels that split work across threads).</summary>
     internal static float[] ArrayOf(Tensor t) => (float[])((CpuStorage)t.Storage).Data;
 }

@@ -253,18 +253,8 @@ public sealed unsafe partial class CudaBackend : IBackend, IDisposable
             Memory.CopyOnDevice(Address(d), Address(s), bytes, IntPtr.Zero);
             return;
         }
-        // Spikes saved for backward at 1 bit per element (the lean layout): one warp ballot per
-        // 32-bit word, little-endian bit order, the same bytes as the CPU backend's packing.
-        if ((src.DType, dst.DType) == (DType.Float32, DType.Bit))
-        {
-            Launch(KernelNames.BitpackPackF32, (n + 31) / 32 * 32, s, d, n);
+        if (TryConvertBits(src, dst, s, d, n))
             return;
-        }
-        if ((src.DType, dst.DType) == (DType.Bit, DType.Float32))
-        {
-            Launch(KernelNames.BitpackUnpackF32, n, s, d, n);
-            return;
-        }
         var kernel = (src.DType, dst.DType) switch
         {
             (DType.Float32, DType.BFloat16) => KernelNames.EwCastF32Bf16,
@@ -281,20 +271,6 @@ public sealed unsafe partial class CudaBackend : IBackend, IDisposable
         };
         Launch(kernel, n, s, d, n);
     }
-
-    // -- random ---------------------------------------------------------------------------
-
-    public void FillRandom(Tensor y, RandomKind kind, float a, float b, ulong seed) =>
-        Launch(
-            KernelNames.RandFillF32,
-            y.Numel,
-            Ptr("FillRandom", "y", y),
-            (int)kind,
-            a,
-            b,
-            unchecked((long)seed),
-            y.Numel
-        );
 
     // -- moving tensors -------------------------------------------------------------------
 

@@ -11,23 +11,13 @@ public sealed partial class CudaBackend
         if (g.KH * g.KW > 256)
             throw new ArgumentException($"{op}: a {g.KH}x{g.KW} window does not fit uint8 argmax");
         var n = (long)g.Planes * g.OutH * g.OutW;
-        Launch(
+        LaunchWindow(
             KernelNames.PoolMaxFwdF32,
             n,
+            g,
             Ptr(op, "x", x),
             Ptr(op, "y", y),
-            Ptr(op, "argmax", argmax, DType.UInt8),
-            g.H,
-            g.W,
-            g.OutH,
-            g.OutW,
-            g.KH,
-            g.KW,
-            g.StrideH,
-            g.StrideW,
-            g.PadH,
-            g.PadW,
-            n
+            Ptr(op, "argmax", argmax, DType.UInt8)
         );
     }
 
@@ -35,23 +25,13 @@ public sealed partial class CudaBackend
     {
         const string op = "MaxPool2dBackward";
         var n = (long)g.Planes * g.H * g.W;
-        Launch(
+        LaunchWindow(
             KernelNames.PoolMaxBwdF32,
             n,
+            g,
             Ptr(op, "gy", gy),
             Ptr(op, "argmax", argmax, DType.UInt8),
-            Ptr(op, "gx", gx),
-            g.H,
-            g.W,
-            g.OutH,
-            g.OutW,
-            g.KH,
-            g.KW,
-            g.StrideH,
-            g.StrideW,
-            g.PadH,
-            g.PadW,
-            n
+            Ptr(op, "gx", gx)
         );
     }
 
@@ -59,46 +39,14 @@ public sealed partial class CudaBackend
     {
         const string op = "AvgPool2dForward";
         var n = (long)g.Planes * g.OutH * g.OutW;
-        Launch(
-            KernelNames.PoolAvgFwdF32,
-            n,
-            Ptr(op, "x", x),
-            Ptr(op, "y", y),
-            g.H,
-            g.W,
-            g.OutH,
-            g.OutW,
-            g.KH,
-            g.KW,
-            g.StrideH,
-            g.StrideW,
-            g.PadH,
-            g.PadW,
-            n
-        );
+        LaunchWindow(KernelNames.PoolAvgFwdF32, n, g, Ptr(op, "x", x), Ptr(op, "y", y));
     }
 
     public void AvgPool2dBackward(Tensor gy, Tensor gx, in PoolGeometry g)
     {
         const string op = "AvgPool2dBackward";
         var n = (long)g.Planes * g.H * g.W;
-        Launch(
-            KernelNames.PoolAvgBwdF32,
-            n,
-            Ptr(op, "gy", gy),
-            Ptr(op, "gx", gx),
-            g.H,
-            g.W,
-            g.OutH,
-            g.OutW,
-            g.KH,
-            g.KW,
-            g.StrideH,
-            g.StrideW,
-            g.PadH,
-            g.PadW,
-            n
-        );
+        LaunchWindow(KernelNames.PoolAvgBwdF32, n, g, Ptr(op, "gy", gy), Ptr(op, "gx", gx));
     }
 
     public void AdaptiveAvgPool2dForward(
@@ -149,5 +97,35 @@ public sealed partial class CudaBackend
             outW,
             n
         );
+    }
+
+    // The windowed pooling kernels take their tensors, then the geometry in one fixed order
+    // (h, w, out_h, out_w, kh, kw, stride_h, stride_w, pad_h, pad_w) and the thread count n.
+    private void LaunchWindow(
+        string kernel,
+        long n,
+        in PoolGeometry g,
+        params ReadOnlySpan<KernelArg> tensors
+    )
+    {
+        Span<KernelArg> args = stackalloc KernelArg[tensors.Length + 11];
+        tensors.CopyTo(args);
+        ReadOnlySpan<int> geometry =
+        [
+            g.H,
+            g.W,
+            g.OutH,
+            g.OutW,
+            g.KH,
+            g.KW,
+            g.StrideH,
+            g.StrideW,
+            g.PadH,
+            g.PadW,
+        ];
+        for (var i = 0; i < geometry.Length; i++)
+            args[tensors.Length + i] = geometry[i];
+        args[^1] = n;
+        Launch(kernel, n, args);
     }
 }
