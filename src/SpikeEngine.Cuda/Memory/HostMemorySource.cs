@@ -9,7 +9,7 @@ namespace SpikeEngine.Cuda.Memory;
 /// red zones, and each time the allocator lends it out the whole block is poisoned (0xFF: a NaN
 /// as float or double, -1 as an integer), so a kernel that reads out of bounds or reads memory
 /// nothing has written computes NaN, and one that writes out of bounds is reported by
-/// <see cref="CheckRedZones"/> after the launch. Copies and fills must lie inside the lent bytes
+/// <see cref="CheckRedZones"/> after the launch. Copies and fills must lie inside the allocated bytes
 /// of one live block, or they throw.
 /// </summary>
 public sealed unsafe class HostMemorySource : IDeviceMemorySource, IDisposable
@@ -17,7 +17,7 @@ public sealed unsafe class HostMemorySource : IDeviceMemorySource, IDisposable
     /// <summary>Poisoned bytes before every block (and the alignment of block addresses, as cudaMalloc's).</summary>
     public const int RedZone = 256;
 
-    /// <summary>How many poisoned bytes past the lent end are checked after each launch.</summary>
+    /// <summary>How many poisoned bytes past the allocated end are checked after each launch.</summary>
     public const int CheckedTail = 1024;
 
     private const byte Poison = 0xFF;
@@ -144,7 +144,7 @@ public sealed unsafe class HostMemorySource : IDeviceMemorySource, IDisposable
 
     /// <summary>
     /// Throws if any live block's red zone or the first <see cref="CheckedTail"/> bytes past its
-    /// lent end changed: a kernel wrote out of bounds. The poison is restored so one fault is
+    /// allocated end changed: a kernel wrote out of bounds. The poison is restored so one fault is
     /// reported once. <paramref name="what"/> names the launch in the message.
     /// </summary>
     public void CheckRedZones(string what)
@@ -178,7 +178,7 @@ public sealed unsafe class HostMemorySource : IDeviceMemorySource, IDisposable
         }
     }
 
-    // The live block holding [pointer, pointer + bytes) within its lent bytes, or an exception.
+    // The live block holding [pointer, pointer + bytes) within its allocated bytes, or an exception.
     private void Range(string op, string arg, ulong pointer, long bytes)
     {
         lock (gate)
