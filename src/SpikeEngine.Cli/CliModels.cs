@@ -1,7 +1,10 @@
+using System.Globalization;
 using SpikeEngine.Data;
 using SpikeEngine.Models;
 using SpikeEngine.Nir;
 using SpikeEngine.Nn;
+using SpikeEngine.Training;
+using SpikeEngine.Training.Checkpoints;
 
 namespace SpikeEngine.Cli;
 
@@ -45,6 +48,50 @@ public static class CliModels
         }
         options.Memory.ApplyTo(model);
         return model;
+    }
+
+    /// <summary>A value the checkpoint's run recorded; a missing key names the checkpoint.</summary>
+    public static string RunValue(Checkpoint ckpt, string key)
+    {
+        ArgumentNullException.ThrowIfNull(ckpt);
+        return ckpt.State.Run.TryGetValue(key, out var v)
+            ? v
+            : throw new CheckpointException(
+                $"checkpoint '{ckpt.SidecarPath}' records no run '{key}'"
+            );
+    }
+
+    /// <summary>
+    /// The model <paramref name="ckpt"/> was trained as (its recorded name, input, classes and
+    /// memory layout) with the checkpoint's weights loaded; <paramref name="dims"/> is the
+    /// recorded per-step input <c>[C, H, W]</c>.
+    /// </summary>
+    public static Module FromCheckpoint(Checkpoint ckpt, out int[] dims)
+    {
+        ArgumentNullException.ThrowIfNull(ckpt);
+        dims =
+        [
+            .. RunValue(ckpt, "input")
+                .Split('x')
+                .Select(s => int.Parse(s, CultureInfo.InvariantCulture)),
+        ];
+        var input = new SampleShape(dims[0], dims[1], dims[2]);
+        int classes = int.Parse(RunValue(ckpt, "num_classes"), CultureInfo.InvariantCulture);
+        var net = Create(
+            RunValue(ckpt, "model"),
+            ModelOptions.ForInput(classes, input.Channels, input.Height, 0, ckpt.State.Memory),
+            input
+        );
+        try
+        {
+            Trainer.LoadWeights(net, ckpt.Model, ckpt.SidecarPath);
+        }
+        catch
+        {
+            net.Dispose();
+            throw;
+        }
+        return net;
     }
 
     private static bool IsNir(string name) =>

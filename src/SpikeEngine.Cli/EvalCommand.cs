@@ -44,18 +44,10 @@ public static class EvalCommand
         {
             var ckpt = CheckpointStore.Load(r.GetValue(checkpoint)!);
             var run = ckpt.State.Run;
-            string Get(string key) =>
-                run.TryGetValue(key, out var v)
-                    ? v
-                    : throw new CheckpointException(
-                        $"checkpoint '{ckpt.SidecarPath}' records no run '{key}'"
-                    );
-            var dims = Get("input")
-                .Split('x')
-                .Select(s => int.Parse(s, CultureInfo.InvariantCulture))
-                .ToArray();
+            string Get(string key) => CliModels.RunValue(ckpt, key);
+            var name = Get("model");
+            using var net = CliModels.FromCheckpoint(ckpt, out var dims);
             var input = new SampleShape(dims[0], dims[1], dims[2]);
-            int classes = int.Parse(Get("num_classes"), CultureInfo.InvariantCulture);
             int t = int.Parse(Get("T"), CultureInfo.InvariantCulture);
             var framesRun = run.TryGetValue("frames", out var fr)
                 ? int.Parse(fr, CultureInfo.InvariantCulture)
@@ -67,13 +59,6 @@ public static class EvalCommand
                 framesRun,
                 run.GetValueOrDefault("split") == "time" ? FrameSplit.Time : FrameSplit.Number
             );
-            var name = Get("model");
-            using var net = CliModels.Create(
-                name,
-                ModelOptions.ForInput(classes, input.Channels, input.Height, 0, ckpt.State.Memory),
-                input
-            );
-            Trainer.LoadWeights(net, ckpt.Model, ckpt.SidecarPath);
             ISpikeEncoder encoder =
                 run.GetValueOrDefault("encoder") == "frames" ? new FrameEncoder()
                 : run.GetValueOrDefault("encoder") == "poisson"

@@ -58,23 +58,8 @@ public static class NirCommand
         cmd.SetAction(r =>
         {
             var ckpt = CheckpointStore.Load(r.GetValue(checkpoint)!);
-            var run = ckpt.State.Run;
-            string Get(string key) =>
-                run.TryGetValue(key, out var v)
-                    ? v
-                    : throw new CheckpointException(
-                        $"checkpoint '{ckpt.SidecarPath}' records no run '{key}'"
-                    );
-            var dims = ParseInput(Get("input"));
-            var input = new SampleShape(dims[0], dims[1], dims[2]);
-            int classes = int.Parse(Get("num_classes"), CultureInfo.InvariantCulture);
-            var name = Get("model");
-            using var net = CliModels.Create(
-                name,
-                ModelOptions.ForInput(classes, input.Channels, input.Height, 0, ckpt.State.Memory),
-                input
-            );
-            Trainer.LoadWeights(net, ckpt.Model, ckpt.SidecarPath);
+            var name = CliModels.RunValue(ckpt, "model");
+            using var net = CliModels.FromCheckpoint(ckpt, out var dims);
             net.Eval();
             var step = double.IsNaN(r.GetValue(dt)) ? 1e-3 : r.GetValue(dt);
             var graph = NirExport.Export(net, dims, step);
@@ -213,7 +198,4 @@ public static class NirCommand
     }
 
     private static int Numel(int[] shape) => shape.Aggregate(1, (a, b) => a * b);
-
-    private static int[] ParseInput(string text) =>
-        [.. text.Split('x').Select(s => int.Parse(s, CultureInfo.InvariantCulture))];
 }

@@ -61,15 +61,7 @@ public class GemmTests
         if (!Blas.IsAvailable)
         {
             var reason = $"OpenBLAS GEMM not tested: {Blas.Status}";
-            if (
-                string.Equals(
-                    Environment.GetEnvironmentVariable("CI"),
-                    "true",
-                    StringComparison.OrdinalIgnoreCase
-                )
-            )
-                Assert.Fail("CI=true but " + reason);
-            Assert.Skip(reason);
+            Require.MissingInstall(reason);
         }
         var (a, b, c0, expected) = Case(ta, tb, m, n, k);
         var c = (float[])c0.Clone();
