@@ -24,7 +24,7 @@ public class IdxTests
         Assert.Equal(3, label);
         for (int y = 0; y < 4; y++)
         for (int x = 0; x < 3; x++)
-            Assert.Equal(((3 * 31 + y * 7 + x) % 256) / 255f, sample[y * 3 + x], 6);
+            Assert.Equal(((3 * 31 + y * 7 + x) % 256) / 255f, sample[y * 3 + x], 1e-6);
     }
 
     [Fact]

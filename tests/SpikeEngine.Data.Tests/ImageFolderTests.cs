@@ -109,9 +109,9 @@ public class ImageFolderTests
         for (int y = 0; y < 2; y++)
         for (int i = 0; i < 3; i++)
         {
-            Assert.Equal((10 * i + y) / 255f, x[0 * 6 + y * 3 + i], 6);
-            Assert.Equal((100 + i) / 255f, x[1 * 6 + y * 3 + i], 6);
-            Assert.Equal((200 + y) / 255f, x[2 * 6 + y * 3 + i], 6);
+            Assert.Equal((10 * i + y) / 255f, x[0 * 6 + y * 3 + i], 1e-6);
+            Assert.Equal((100 + i) / 255f, x[1 * 6 + y * 3 + i], 1e-6);
+            Assert.Equal((200 + y) / 255f, x[2 * 6 + y * 3 + i], 1e-6);
         }
     }
 

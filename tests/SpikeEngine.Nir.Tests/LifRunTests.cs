@@ -88,7 +88,7 @@ public sealed class LifRunTests
                 v = 0;
             }
             Assert.Equal(input[t], rows[t][0]);
-            Assert.Equal(v, rows[t][2], 5);
+            Assert.Equal(v, rows[t][2], 1e-5);
         }
         var spikes = rows.Select((r, i) => (r[1], i + 1))
             .Where(p => p.Item1 == 1)

@@ -41,14 +41,14 @@ public sealed class OptimizerTests
         // step 1: d = g + wd p = [0.5 + 0.1, 1 - 0.2] = [0.6, 0.8]; b = d; p -= 0.1 b
         Sgd(p, g, buf, lr: 0.1f, momentum: 0.9f, weightDecay: 0.1f, false, firstStep: true);
         Assert.Equal([0.6f, 0.8f], buf.ToArray());
-        Assert.Equal(0.94f, p.ToArray()[0], 6);
-        Assert.Equal(-2.08f, p.ToArray()[1], 6);
+        Assert.Equal(0.94f, p.ToArray()[0], 1e-6);
+        Assert.Equal(-2.08f, p.ToArray()[1], 1e-6);
         // step 2: d = [0.5 + 0.094, 1 - 0.208] = [0.594, 0.792]; b = 0.9·[0.6, 0.8] + d = [1.134, 1.512]
         Sgd(p, g, buf, 0.1f, 0.9f, 0.1f, false, false);
-        Assert.Equal(1.134f, buf.ToArray()[0], 5);
-        Assert.Equal(1.512f, buf.ToArray()[1], 5);
-        Assert.Equal(0.94f - 0.1134f, p.ToArray()[0], 5);
-        Assert.Equal(-2.08f - 0.1512f, p.ToArray()[1], 5);
+        Assert.Equal(1.134f, buf.ToArray()[0], 1e-5);
+        Assert.Equal(1.512f, buf.ToArray()[1], 1e-5);
+        Assert.Equal(0.94f - 0.1134f, p.ToArray()[0], 1e-5);
+        Assert.Equal(-2.08f - 0.1512f, p.ToArray()[1], 1e-5);
     }
 
     [Fact]
@@ -59,11 +59,11 @@ public sealed class OptimizerTests
         var buf = T(0f);
         Sgd(p, T(1f), buf, 0.1f, 0.9f, 0f, nesterov: true, firstStep: true);
         // b = 1, u = g + μ b = 1.9
-        Assert.Equal(1f - 0.19f, p.ToArray()[0], 6);
+        Assert.Equal(1f - 0.19f, p.ToArray()[0], 1e-6);
         Sgd(p, T(1f), buf, 0.1f, 0.9f, 0f, nesterov: true, firstStep: false);
         // b = 0.9 + 1 = 1.9, u = 1 + 0.9·1.9 = 2.71
-        Assert.Equal(1.9f, buf.ToArray()[0], 6);
-        Assert.Equal(0.81f - 0.271f, p.ToArray()[0], 5);
+        Assert.Equal(1.9f, buf.ToArray()[0], 1e-6);
+        Assert.Equal(0.81f - 0.271f, p.ToArray()[0], 1e-5);
     }
 
     [Fact]
@@ -72,7 +72,7 @@ public sealed class OptimizerTests
         using var scope = TensorScope.Begin();
         var p = T(2f);
         Sgd(p, T(0.5f), null, 0.2f, 0f, 0f, false, true);
-        Assert.Equal(1.9f, p.ToArray()[0], 6);
+        Assert.Equal(1.9f, p.ToArray()[0], 1e-6);
         var e = Assert.Throws<ArgumentException>(() =>
             Sgd(p, T(0.5f), null, 0.2f, 0.9f, 0f, false, true)
         );
@@ -93,19 +93,19 @@ public sealed class OptimizerTests
             wd = 0.1f;
         Cpu.AdamWStep([p], [T(0.5f)], [m], [v], lr, b1, b2, eps, wd, step: 1);
         // m = 0.05, v = 0.00025; m̂ = 0.5, v̂ = 0.25; p = 1·(1 - 0.001) - 0.01·0.5/(0.5 + 1e-8)
-        Assert.Equal(0.05f, m.ToArray()[0], 7);
+        Assert.Equal(0.05f, m.ToArray()[0], 1e-7);
         Assert.Equal(0.00025, v.ToArray()[0], 0.00025 * 1e-4);
         double expected1 = 1 * (1 - lr * wd) - lr * 0.5 / (0.5 + eps);
-        Assert.Equal(expected1, p.ToArray()[0], 6);
+        Assert.Equal(expected1, p.ToArray()[0], 1e-6);
         Cpu.AdamWStep([p], [T(-0.25f)], [m], [v], lr, b1, b2, eps, wd, step: 2);
         double m2 = 0.9 * 0.05 + 0.1 * -0.25,
             v2 = 0.999 * 0.00025 + 0.001 * 0.0625;
         double mh = m2 / (1 - 0.81),
             vh = v2 / (1 - 0.999 * 0.999);
         double expected2 = expected1 * (1 - lr * wd) - lr * mh / (Math.Sqrt(vh) + eps);
-        Assert.Equal(m2, m.ToArray()[0], 6);
+        Assert.Equal(m2, m.ToArray()[0], 1e-6);
         Assert.Equal(v2, v.ToArray()[0], v2 * 1e-4);
-        Assert.Equal(expected2, p.ToArray()[0], 5);
+        Assert.Equal(expected2, p.ToArray()[0], 1e-5);
         Assert.Throws<ArgumentOutOfRangeException>(() =>
             Cpu.AdamWStep([p], [T(1f)], [m], [v], lr, b1, b2, eps, wd, step: 0)
         );
@@ -126,7 +126,7 @@ public sealed class OptimizerTests
         var after = p.ToArray();
         // First AdamW step with g = 1 moves every element by lr·1/(1 + eps) ≈ lr.
         for (int i = 0; i < before.Length; i++)
-            Assert.Equal(before[i] - 0.01f, after[i], 4);
+            Assert.Equal(before[i] - 0.01f, after[i], 1e-4);
         Assert.Contains(opt.NamedState(), s => s.Name == name + ".exp_avg");
         Assert.Equal(1, opt.StepCount);
         model.ZeroGrad();

@@ -6,24 +6,24 @@ public sealed class ScheduleAndLossTests
     public void CosineWarmsUpLinearlyThenDecaysToMin()
     {
         var s = new CosineSchedule(baseLr: 1f, totalSteps: 110, warmupSteps: 10, minLr: 0f);
-        Assert.Equal(0.1f, s.LearningRate(0), 6);
-        Assert.Equal(0.5f, s.LearningRate(4), 6);
-        Assert.Equal(1f, s.LearningRate(9), 6);
-        Assert.Equal(1f, s.LearningRate(10), 6);
+        Assert.Equal(0.1f, s.LearningRate(0), 1e-6);
+        Assert.Equal(0.5f, s.LearningRate(4), 1e-6);
+        Assert.Equal(1f, s.LearningRate(9), 1e-6);
+        Assert.Equal(1f, s.LearningRate(10), 1e-6);
         Assert.Equal(0.5f, s.LearningRate(60), 5); // halfway through the cosine
-        Assert.Equal((float)(0.5 * (1 + Math.Cos(Math.PI * 0.25))), s.LearningRate(35), 5);
-        Assert.Equal(0f, s.LearningRate(110), 6);
-        Assert.Equal(0f, s.LearningRate(500), 6);
+        Assert.Equal((float)(0.5 * (1 + Math.Cos(Math.PI * 0.25))), s.LearningRate(35), 1e-5);
+        Assert.Equal(0f, s.LearningRate(110), 1e-6);
+        Assert.Equal(0f, s.LearningRate(500), 1e-6);
     }
 
     [Fact]
     public void StepScheduleDecaysEveryInterval()
     {
         var s = new StepSchedule(0.1f, every: 5, gamma: 0.5f);
-        Assert.Equal(0.1f, s.LearningRate(0), 7);
-        Assert.Equal(0.1f, s.LearningRate(4), 7);
-        Assert.Equal(0.05f, s.LearningRate(5), 7);
-        Assert.Equal(0.025f, s.LearningRate(14), 7);
+        Assert.Equal(0.1f, s.LearningRate(0), 1e-7);
+        Assert.Equal(0.1f, s.LearningRate(4), 1e-7);
+        Assert.Equal(0.05f, s.LearningRate(5), 1e-7);
+        Assert.Equal(0.025f, s.LearningRate(14), 1e-7);
     }
 
     [Fact]
@@ -61,11 +61,11 @@ public sealed class ScheduleAndLossTests
                 Ce([(1 + 3) / 2f, (2 + 0) / 2f, (0 + 1) / 2f], 1, 0.1f)
                 + Ce([(0 + 2) / 2f, (1 + 2) / 2f, (3 + 0) / 2f], 2, 0.1f)
             ) / 2;
-        Assert.Equal(expectedCe, ce.Item(), 5);
+        Assert.Equal(expectedCe, ce.Item(), 1e-5);
         using var tet = Losses.Compute(output, labels, LossKind.Tet);
         double expectedTet =
             (Ce([1, 2, 0], 1) + Ce([0, 1, 3], 2) + Ce([3, 0, 1], 1) + Ce([2, 2, 0], 2)) / 4;
-        Assert.Equal(expectedTet, tet.Item(), 5);
+        Assert.Equal(expectedTet, tet.Item(), 1e-5);
     }
 
     [Fact]
@@ -82,9 +82,9 @@ public sealed class ScheduleAndLossTests
                 + Ce([3, 0, 1], 1, 0.2f)
                 + Ce([2, 2, 0], 2, 0.2f)
             ) / 4;
-        Assert.Equal(expected, tet.Item(), 5);
+        Assert.Equal(expected, tet.Item(), 1e-5);
         using var ce = new MeanCrossEntropyLoss().Compute(output, labels);
-        Assert.Equal((Ce([2, 1, 0.5f], 1) + Ce([1, 1.5f, 1.5f], 2)) / 2, ce.Item(), 5);
+        Assert.Equal((Ce([2, 1, 0.5f], 1) + Ce([1, 1.5f, 1.5f], 2)) / 2, ce.Item(), 1e-5);
         Assert.IsType<TetLoss>(Loss.For(LossKind.Tet, 0.1f));
         Assert.Equal(0.1f, Loss.For(LossKind.MeanCrossEntropy, 0.1f).LabelSmoothing);
         var bad = Assert.Throws<ArgumentException>(() =>
@@ -99,10 +99,10 @@ public sealed class ScheduleAndLossTests
         using var p = Tensor.Zeros([2], requiresGrad: true);
         p.Grad = Tensor.FromArray([3f, 4f], [2]);
         var list = new List<(string, Tensor)> { ("w", p) };
-        Assert.Equal(5.0, Gradients.ClipByNorm(list, 1.0), 6);
+        Assert.Equal(5.0, Gradients.ClipByNorm(list, 1.0), 1e-6);
         var g = p.Grad.ToArray();
-        Assert.Equal(0.6f, g[0], 5);
-        Assert.Equal(0.8f, g[1], 5);
+        Assert.Equal(0.6f, g[0], 1e-5);
+        Assert.Equal(0.8f, g[1], 1e-5);
         p.Grad.Dispose();
         p.Grad = Tensor.FromArray([1f, float.NaN], [2]);
         var bad = Gradients.FirstNonFinite(list);

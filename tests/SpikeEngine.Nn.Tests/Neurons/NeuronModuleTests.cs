@@ -19,8 +19,8 @@ public class NeuronModuleTests
         Assert.Equal(StepMode.Multi, lif.StepMode);
         using var plif = new PlifNode(initTau: 3f);
         // sigmoid(w) = 1/initTau: w = -ln(initTau - 1)
-        Assert.Equal((float)-Math.Log(2.0), plif.W.Item(), 6);
-        Assert.Equal(3f, plif.Tau, 5);
+        Assert.Equal((float)-Math.Log(2.0), plif.W.Item(), 1e-6);
+        Assert.Equal(3f, plif.Tau, 1e-5);
         Assert.Single(plif.Parameters());
         Assert.Equal("w", plif.NamedParameters().Single().Name);
     }
