@@ -52,26 +52,8 @@ public sealed class LifRunTests
             Path.Combine(dir, "in.csv"),
             string.Join('\n', input.Select(v => v.ToString(CultureInfo.InvariantCulture))) + "\n"
         );
-        var (code, _, err) = Cli.Run(
-            "nir",
-            "run",
-            graph,
-            "--dt",
-            "0.0001",
-            "--input",
-            Path.Combine(dir, "in.csv"),
-            "--out",
-            Path.Combine(dir, "out.csv"),
-            "--record-v"
-        );
-        Assert.True(code == 0, err);
-        var lines = File.ReadAllLines(Path.Combine(dir, "out.csv"));
-        Assert.Equal("in_0,out_0,1.v_0", lines[0]);
-        var rows = lines[1..]
-            .Select(l =>
-                l.Split(',').Select(c => double.Parse(c, CultureInfo.InvariantCulture)).ToArray()
-            )
-            .ToArray();
+        var (header, rows) = Cli.NirRun(graph, "0.0001", dir);
+        Assert.Equal("in_0,out_0,1.v_0", header);
         Assert.Equal(input.Length, rows.Length);
 
         // Forward Euler of τ dv/dt = (v_leak − v) + R I by hand, float64.
@@ -133,7 +115,7 @@ public sealed class LifRunTests
     }
 
     [Fact]
-    public void LifWithTauNotAboveDtIsRefusedNamingTheNode()
+    public void LifWithTauShorterThanDtIsRefusedNamingTheNode()
     {
         var dir = Temp.Dir();
         var graph = Path.Combine(dir, "lif.nir");
@@ -141,7 +123,7 @@ public sealed class LifRunTests
         var g = NirFile.Read(graph);
         var e = Assert.Throws<NirFormatException>(() => new NirModel(g, 0.01));
         Assert.Contains("node '1' (LIF)", e.Message);
-        Assert.Contains("tau/dt > 1", e.Message);
+        Assert.Contains("forward Euler needs tau ≥ dt", e.Message);
     }
 }
 

@@ -22,6 +22,36 @@ internal static class Cli
         int code = SpikeEngine.Cli.Spike.Run(args, o, e);
         return (code, o.ToString(), e.ToString());
     }
+
+    /// <summary>
+    /// <c>spike nir run GRAPH --dt DT --input DIR/in.csv --out DIR/out.csv --record-v</c>; asserts
+    /// success and returns the output's header and rows.
+    /// </summary>
+    public static (string Header, double[][] Rows) NirRun(string graph, string dt, string dir)
+    {
+        var (code, _, err) = Run(
+            "nir",
+            "run",
+            graph,
+            "--dt",
+            dt,
+            "--input",
+            Path.Combine(dir, "in.csv"),
+            "--out",
+            Path.Combine(dir, "out.csv"),
+            "--record-v"
+        );
+        Assert.True(code == 0, err);
+        var lines = File.ReadAllLines(Path.Combine(dir, "out.csv"));
+        var rows = lines[1..]
+            .Select(l =>
+                l.Split(',')
+                    .Select(c => double.Parse(c, System.Globalization.CultureInfo.InvariantCulture))
+                    .ToArray()
+            )
+            .ToArray();
+        return (lines[0], rows);
+    }
 }
 
 /// <summary>
