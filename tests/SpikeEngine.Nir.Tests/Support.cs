@@ -88,6 +88,33 @@ internal static class ForeignNir
     public static float[] Fill(int n, float v) => Enumerable.Repeat(v, n).ToArray();
 }
 
+internal static class Graphs
+{
+    /// <summary>Same nodes (names, types, arrays with shapes, integer-ness and float32 values) and edges, in order.</summary>
+    public static void AssertSame(NirGraph expected, NirGraph actual)
+    {
+        Assert.Equal(expected.Nodes.Select(n => n.Key), actual.Nodes.Select(n => n.Key));
+        Assert.Equal(expected.Edges, actual.Edges);
+        foreach (var (name, node) in expected.Nodes)
+        {
+            var other = actual[name];
+            Assert.Equal(node.Type, other.Type);
+            Assert.Equal(node.Arrays.Keys, other.Arrays.Keys);
+            foreach (var (k, a) in node.Arrays)
+            {
+                Assert.Equal(a.Shape, other.Arrays[k].Shape);
+                Assert.Equal(a.IsInteger, other.Arrays[k].IsInteger);
+                var b = other.Arrays[k].Data;
+                Assert.Equal(a.Count, b.Length);
+                int differ = Enumerable
+                    .Range(0, a.Count)
+                    .FirstOrDefault(i => (float)a.Data[i] != (float)b[i], -1);
+                Assert.True(differ < 0, $"node '{name}' array '{k}': first difference at {differ}");
+            }
+        }
+    }
+}
+
 /// <summary>28×28 images, 4 classes: a bright quadrant names the class.</summary>
 internal sealed class QuadrantDataset(int count, int seed) : IDataset
 {
