@@ -106,14 +106,33 @@ public static class NirExport
             throw new ArgumentException(
                 $"NIR export: the model was imported for dt = {model.Dt} s; exporting it for dt = {dt} s would change its neurons' time constants"
             );
-        var source = model.Graph;
-        var graph = new NirGraph { Version = NirFile.FormatVersion };
         var parameters = model.NamedParameters().ToDictionary(p => p.Name, p => p.Tensor);
+        var graph = CopyWithParameters(model.Graph, "", parameters);
+        graph.Version = NirFile.FormatVersion;
+        graph.Metadata["dt"] = new NirArray([], [dt], false);
+        return graph;
+    }
+
+    // The graph with each node's arrays replaced by the parameters of its module, if any; a
+    // nested graph's node n of g is the module of the flattened name g.n (docs/nir.md).
+    private static NirGraph CopyWithParameters(
+        NirGraph source,
+        string prefix,
+        Dictionary<string, Tensor> parameters
+    )
+    {
+        var graph = new NirGraph { Version = source.Version };
         foreach (var (name, node) in source.Nodes)
         {
-            var copy = new NirNode(node.Type) { Subgraph = node.Subgraph };
+            var full = prefix + name;
+            var copy = new NirNode(node.Type)
+            {
+                Subgraph = node.Subgraph is { } sub
+                    ? CopyWithParameters(sub, full + ".", parameters)
+                    : null,
+            };
             foreach (var (k, a) in node.Arrays)
-                copy.Arrays[k] = parameters.TryGetValue($"{name.Replace('.', '_')}.{k}", out var t)
+                copy.Arrays[k] = parameters.TryGetValue($"{full.Replace('.', '_')}.{k}", out var t)
                     ? new NirArray(a.Shape, [.. t.ToArray().Select(v => (double)v)], false)
                     : a;
             foreach (var (k, v) in node.Strings)
@@ -125,7 +144,6 @@ public static class NirExport
         graph.Edges.AddRange(source.Edges);
         foreach (var (k, v) in source.Metadata)
             graph.Metadata[k] = v;
-        graph.Metadata["dt"] = new NirArray([], [dt], false);
         return graph;
     }
 

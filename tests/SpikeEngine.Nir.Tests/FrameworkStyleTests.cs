@@ -138,6 +138,18 @@ public sealed class FrameworkStyleTests
         );
         for (int t = 0; t < T; t++)
             Assert.Equal(y[(t * 3)..(t * 3 + 3)], rows[t][2..]);
+
+        // Export writes the nested graph back, with the (here: changed) recurrent weights.
+        var w = model.NamedParameters().Single(p => p.Name == "lif1_w_rec.weight").Tensor;
+        var changed = Enumerable.Range(0, 9).Select(k => 0.1f * k).ToArray();
+        w.CopyFrom(changed);
+        var again = NirExport.Export(model, [2], Dt);
+        var sub = again["lif1"].Subgraph!;
+        Assert.Equal(["input", "lif", "output", "w_rec"], sub.Nodes.Select(n => n.Key).Order());
+        Assert.Equal(4, sub.Edges.Count);
+        Assert.Equal([3, 3], sub["w_rec"].Arrays["weight"].Shape);
+        Assert.Equal(changed, sub["w_rec"].Arrays["weight"].ToFloats());
+        Assert.Equal(fc.Select(v => (float)v), again["fc1"].Arrays["weight"].ToFloats());
     }
 
     [Fact]
