@@ -83,9 +83,9 @@ internal abstract class NirOp : Module
     private static bool Fused(NirNode node, params string[] keys) =>
         keys.All(k =>
             !node.Arrays.TryGetValue(k, out var a)
-            || a.Count == 0
-            || a.Data.All(v => v == a.Data[0])
-        ) && keys.All(k => k == "v_reset" || node.Arrays.ContainsKey(k));
+                ? k == "v_reset"
+                : a.Count > 0 && a.Data.All(v => v == a.Data[0])
+        );
 
     private static bool FusedLif(NirNode node, double dt) =>
         Fused(node, "tau", "r", "v_leak", "v_threshold", "v_reset")

@@ -416,6 +416,24 @@ public sealed class NodeTypeTests
             Run(Write("Delay", new H5Group { ["delay"] = Pair(-1e-4, 0) }))
         );
         Assert.Contains("node 'node' (Delay) has delay -0.0001 s", e.Message);
+        e = Assert.Throws<NirFormatException>(() =>
+            Run(
+                Write(
+                    "LIF",
+                    new H5Group
+                    {
+                        ["tau"] = ForeignNir.Array(Array.Empty<double>(), 0),
+                        ["r"] = Pair(1, 1),
+                        ["v_leak"] = Pair(0, 0),
+                        ["v_threshold"] = Pair(1, 1),
+                    }
+                )
+            )
+        );
+        Assert.Contains(
+            "node 'node' (LIF) 'tau' has shape (0) (0 values) but the layer has 2 neurons",
+            e.Message
+        );
         e = Assert.Throws<NirFormatException>(() => Run(Write("Spiky", new H5Group())));
         Assert.Contains("node 'node' has type 'Spiky'", e.Message);
     }
