@@ -34,13 +34,15 @@ public static class DataCommand
             Description = "NumPy .npy file: float32 [T, 2, H, W].",
             Required = true,
         };
+        var transform = new EventTransformOptions(jitter: false);
         var framesCmd = new Command(
             "frames",
-            "Integrate one recording into T frames [T, 2, H, W] and write them as .npy."
+            "Integrate one recording into T frames [T, 2, H, W] (after --denoise, --crop, --downsample) and write them as .npy."
         );
         framesCmd.Arguments.Add(file);
         foreach (var o in new Option[] { format, frames, split, output })
             framesCmd.Options.Add(o);
+        transform.AddTo(framesCmd);
         framesCmd.SetAction(r =>
         {
             var path = r.GetValue(file)!;
@@ -50,6 +52,13 @@ public static class DataCommand
                 "aedat3" => EventFormats.ReadAedat3(path),
                 _ => EventFormats.ReadAedat2(path),
             };
+            var tr = transform.Read(r);
+            if (!tr.IsIdentity)
+            {
+                tr.Output(events.Width, events.Height);
+                var unused = default(SampleRandom);
+                events = tr.Apply(events, ref unused);
+            }
             int t = r.GetValue(frames);
             var data = FrameIntegration.FixedFrames(
                 events,

@@ -57,7 +57,8 @@ public static class EvalCommand
                 r.GetValue(data)!,
                 input.Height,
                 framesRun,
-                run.GetValueOrDefault("split") == "time" ? FrameSplit.Time : FrameSplit.Number
+                run.GetValueOrDefault("split") == "time" ? FrameSplit.Time : FrameSplit.Number,
+                FrameOptions.FromRunInfo(run)
             );
             ISpikeEncoder encoder =
                 run.GetValueOrDefault("encoder") == "frames" ? new FrameEncoder()

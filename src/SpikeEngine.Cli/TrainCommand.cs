@@ -165,6 +165,7 @@ public static class TrainCommand
             DefaultValueFactory = _ => "number",
         };
         split.AcceptOnlyFromAmong("number", "time");
+        var transform = new EventTransformOptions(jitter: true);
         var stopAfter = new Option<long>("--stop-after-steps")
         {
             Description = "Stop after this many global steps (time-boxed runs, tests).",
@@ -240,6 +241,7 @@ public static class TrainCommand
             }
         )
             cmd.Options.Add(o);
+        transform.AddTo(cmd);
 
         cmd.SetAction(r =>
         {
@@ -271,13 +273,19 @@ public static class TrainCommand
                 );
             var memoryOptions = r.GetValue(memory);
             var dsName = r.GetValue(dataset)!;
-            var events = FrameOptions.From(dsName, r.GetValue(frames), r.GetValue(split)!);
+            var events = FrameOptions.From(
+                dsName,
+                r.GetValue(frames),
+                r.GetValue(split)!,
+                transform.Read(r)
+            );
             var (train, test) = Datasets.Load(
                 dsName,
                 r.GetValue(data)!,
                 r.GetValue(imageSize),
                 events?.Frames ?? 0,
-                events?.Split ?? FrameSplit.Number
+                events?.Split ?? FrameSplit.Number,
+                events?.Transform
             );
             var seedValue = r.GetValue(seed);
             var freshFolder = outPath is null;
@@ -341,6 +349,8 @@ public static class TrainCommand
             {
                 options.Run["frames"] = events.Frames.ToString(CultureInfo.InvariantCulture);
                 options.Run["split"] = r.GetValue(split)!;
+                foreach (var (k, v) in events.RunInfo())
+                    options.Run[k] = v;
             }
             using var net = CliModels.Create(
                 canonical,

@@ -12,11 +12,13 @@ namespace SpikeEngine.Nir;
 /// <c>τ_NIR dv/dt = (v_leak − v) + R I</c> with <c>τ_NIR = τ·dt</c>, <c>R = 1</c>,
 /// <c>v_leak = v_reset = V_r</c>; without decay_input, <c>H = V − (V − V_r)/τ + X</c>, <c>R = τ</c>.</item>
 /// <item>IF, <c>H = V + X</c>, is the Euler step of <c>dv/dt = R I</c> with <c>R = 1/dt</c>.</item>
-/// <item>A densely additive shortcut <c>x + F(x)</c> (each block of a <see cref="DaStage"/>) is a
-/// second edge into the consumer: NIR sums a node's inputs.</item>
+/// <item>A densely additive shortcut <c>x + F(x)</c> (each block of a <see cref="DaStage"/>:
+/// DANet pre/post, MS-ResNet) and SEW ADD are second edges into the consumer: NIR sums a node's
+/// inputs. A Spiking ResNet block's sum feeds its last neuron the same way. Downsample shortcuts
+/// (conv–BN, with or without their neuron) are chains of their own.</item>
 /// </list>
 /// Neuron parameters are written shaped like the layer (e.g. <c>(16, 14, 14)</c>). What NIR cannot
-/// express (max pooling, soft reset, PLIF's learnable τ, a layer this exporter does not know) is
+/// express (max pooling, SEW AND/IAND, soft reset, PLIF's learnable τ, a layer this exporter does not know) is
 /// refused naming the module, never approximated. The graph's metadata records <c>dt</c>.
 /// </summary>
 public static class NirExport
@@ -24,6 +26,7 @@ public static class NirExport
     /// <summary>
     /// The graph of <paramref name="model"/> for input (C, H, W) <paramref name="input"/>:
     /// <see cref="DanetMnist"/> (its units, then global average pooling and the classifier), a
+    /// zoo <see cref="ResNet"/> (its stem, stages and <c>sn_out</c>, then the same head), a
     /// <see cref="Sequential"/> chain, or an imported <see cref="NirModel"/> (written back whole).
     /// </summary>
     public static NirGraph Export(Module model, int[] input, double dt)
@@ -56,12 +59,27 @@ public static class NirExport
                 sources = w.Flatten("flatten", sources, ref shape);
                 sources = w.Affine("fc", net.Fc.Weight, net.Fc.Bias, sources, ref shape);
                 break;
+            case SpikingClassifier net:
+                // The zoo's ResNets: the body (stem, stages, sn_out), then the shared head.
+                sources = w.Chain(
+                    [
+                        .. net.Children()
+                            .Select(c => c.Module)
+                            .Where(m => m != net.Avgpool && m != net.Fc),
+                    ],
+                    sources,
+                    ref shape
+                );
+                sources = w.GlobalAvgPool("avgpool", sources, ref shape);
+                sources = w.Flatten("flatten", sources, ref shape);
+                sources = w.Affine("fc", net.Fc.Weight, net.Fc.Bias, sources, ref shape);
+                break;
             case Sequential seq:
                 sources = w.Chain(seq.Modules, sources, ref shape);
                 break;
             default:
                 throw new NotSupportedException(
-                    $"NIR export: model {model.GetType().Name} has no NIR mapping; exportable: the danet-mnist family (DanetMnist) and Sequential chains of Conv2d, BatchNorm2d, LifNode, IfNode, AvgPool2d, Flatten, Linear, DaStage"
+                    $"NIR export: model {model.GetType().Name} has no NIR mapping; exportable: the registry's models (danet-mnist, Spiking/SEW/MS ResNets, DANet pre/post with the CIFAR stem) and Sequential chains of Conv2d, BatchNorm2d, LifNode, IfNode, AvgPool2d, Flatten, Linear, SewBlock, SpikingResNetBlock, DaStage"
                 );
         }
         w.Graph.Add(
@@ -88,14 +106,33 @@ public static class NirExport
             throw new ArgumentException(
                 $"NIR export: the model was imported for dt = {model.Dt} s; exporting it for dt = {dt} s would change its neurons' time constants"
             );
-        var source = model.Graph;
-        var graph = new NirGraph { Version = NirFile.FormatVersion };
         var parameters = model.NamedParameters().ToDictionary(p => p.Name, p => p.Tensor);
+        var graph = CopyWithParameters(model.Graph, "", parameters);
+        graph.Version = NirFile.FormatVersion;
+        graph.Metadata["dt"] = new NirArray([], [dt], false);
+        return graph;
+    }
+
+    // The graph with each node's arrays replaced by the parameters of its module, if any; a
+    // nested graph's node n of g is the module of the flattened name g.n (docs/nir.md).
+    private static NirGraph CopyWithParameters(
+        NirGraph source,
+        string prefix,
+        Dictionary<string, Tensor> parameters
+    )
+    {
+        var graph = new NirGraph { Version = source.Version };
         foreach (var (name, node) in source.Nodes)
         {
-            var copy = new NirNode(node.Type) { Subgraph = node.Subgraph };
+            var full = prefix + name;
+            var copy = new NirNode(node.Type)
+            {
+                Subgraph = node.Subgraph is { } sub
+                    ? CopyWithParameters(sub, full + ".", parameters)
+                    : null,
+            };
             foreach (var (k, a) in node.Arrays)
-                copy.Arrays[k] = parameters.TryGetValue($"{name.Replace('.', '_')}.{k}", out var t)
+                copy.Arrays[k] = parameters.TryGetValue($"{full.Replace('.', '_')}.{k}", out var t)
                     ? new NirArray(a.Shape, [.. t.ToArray().Select(v => (double)v)], false)
                     : a;
             foreach (var (k, v) in node.Strings)
@@ -107,7 +144,6 @@ public static class NirExport
         graph.Edges.AddRange(source.Edges);
         foreach (var (k, v) in source.Metadata)
             graph.Metadata[k] = v;
-        graph.Metadata["dt"] = new NirArray([], [dt], false);
         return graph;
     }
 
@@ -193,18 +229,58 @@ public static class NirExport
                         sources = Chain(seq.Modules, sources, ref shape);
                         break;
                     case DaStage stage:
-                        // x_{i+1} = x_i + F_i(x_i) with identity shortcuts: the stream is the
-                        // list of sources NIR sums, and each branch adds its output to it.
-                        foreach (var block in stage.Blocks)
+                    {
+                        // x_0 = shortcut(x), x_{i+1} = x_i + F_i(x_i) (block 0 reads x): the
+                        // stream is the list of sources NIR sums, each branch adds its output.
+                        var input = sources;
+                        var inShape = shape;
+                        var stream = Shortcut(stage.Blocks[0], input, ref shape);
+                        for (int b = 0; b < stage.Blocks.Count; b++)
                         {
-                            if (block.Downsample is not null)
-                                throw new NotSupportedException(
-                                    $"NIR export: '{Name(block)}' has a downsample shortcut; exportable DA stages keep their shape (identity shortcuts)"
-                                );
-                            var outs = Chain(block.Branch.Modules, sources, ref shape);
-                            sources = [.. sources, .. outs];
+                            var branchShape = b == 0 ? inShape : shape;
+                            var outs = Chain(
+                                stage.Blocks[b].Branch.Modules,
+                                b == 0 ? input : stream,
+                                ref branchShape
+                            );
+                            SameShape(stage.Blocks[b], shape, branchShape);
+                            stream = [.. stream, .. outs];
                         }
+                        sources = stream;
                         break;
+                    }
+                    case SewBlock sew:
+                    {
+                        // SEW ADD: out = F(x) + shortcut(x), a second edge into the consumer.
+                        if (sew.ConnectFunction != SewConnect.Add)
+                            throw new NotSupportedException(
+                                $"NIR export: '{name}' joins its shortcut with SEW {(sew.ConnectFunction == SewConnect.And ? "AND (a·s)" : "IAND ((1 − a)·s)")}, a product of spike trains that NIR cannot express; only SEW ADD exports (as a sum of edges)"
+                            );
+                        var shortcutShape = shape;
+                        var s = sew.Downsample is null
+                            ? sources
+                            : Chain(
+                                [.. sew.Downsample.Modules, ChildNamed(sew, "downsample_sn")],
+                                sources,
+                                ref shortcutShape
+                            );
+                        var a = Chain(sew.Branch.Modules, sources, ref shape);
+                        SameShape(sew, shape, shortcutShape);
+                        sources = [.. a, .. s];
+                        break;
+                    }
+                    case SpikingResNetBlock block:
+                    {
+                        // out = SN(F(x) + shortcut(x)): both edges into the last neuron.
+                        var shortcutShape = shape;
+                        var d = block.Downsample is null
+                            ? sources
+                            : Chain(block.Downsample.Modules, sources, ref shortcutShape);
+                        var r = Chain(block.Branch.Modules, sources, ref shape);
+                        SameShape(block, shape, shortcutShape);
+                        sources = Chain([block.Children().Last().Module], [.. r, .. d], ref shape);
+                        break;
+                    }
                     case MaxPool2d:
                         throw new NotSupportedException(
                             $"NIR export: '{name}' is max pooling (MaxPool2d), which NIR cannot express (it has SumPool2d and AvgPool2d only)"
@@ -224,6 +300,40 @@ public static class NirExport
                 }
             }
             return sources;
+        }
+
+        // A DA block's shortcut as a chain: none, conv–BN (additive), or with its neuron
+        // before (pre-activation) or after (post-activation) the conv–BN (spiking).
+        private List<string> Shortcut(DaBlock block, List<string> sources, ref int[] shape)
+        {
+            if (block.Downsample is null)
+                return sources;
+            IReadOnlyList<Module> chain = block.DownsampleKind switch
+            {
+                DownsampleKind.Spiking when block.Activation == Activation.Pre =>
+                [
+                    ChildNamed(block, "downsample_sn"),
+                    .. block.Downsample.Modules,
+                ],
+                DownsampleKind.Spiking =>
+                [
+                    .. block.Downsample.Modules,
+                    ChildNamed(block, "downsample_sn"),
+                ],
+                _ => block.Downsample.Modules,
+            };
+            return Chain(chain, sources, ref shape);
+        }
+
+        private static Module ChildNamed(Module parent, string name) =>
+            parent.Children().First(c => c.Name == name).Module;
+
+        private void SameShape(Module block, int[] branch, int[] shortcut)
+        {
+            if (!branch.SequenceEqual(shortcut))
+                throw new NotSupportedException(
+                    $"NIR export: '{Name(block)}' adds a branch of shape {NirModel.Fmt(branch)} to a shortcut of shape {NirModel.Fmt(shortcut)}"
+                );
         }
 
         private static int[] ConvOut(Conv2d c, int[] s) =>

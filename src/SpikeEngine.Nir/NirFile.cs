@@ -1,4 +1,3 @@
-using System.Globalization;
 using PureHDF;
 using PureHDF.Filters;
 using PureHDF.VOL.Native;
@@ -110,6 +109,17 @@ public static class NirFile
             {
                 if (child.Name == "metadata")
                     ReadMetadata(path, g, node.Metadata, $"{where}/metadata");
+                else if (
+                    child.Name is "input_type" or "output_type"
+                    && g.Children().OfType<IH5Dataset>().ToList() is [var only]
+                    && !IsString(only.Type)
+                )
+                    // a type dict written as a group ({"input": shape}) instead of its one array
+                    node.Arrays[child.Name] = ReadArray(
+                        path,
+                        only,
+                        $"{where}/{child.Name}/{only.Name}"
+                    );
                 continue; // other nested groups carry nothing a node of this engine reads
             }
             if (child is not IH5Dataset ds)
@@ -299,10 +309,4 @@ public static class NirFile
             datasetCreation: new H5DatasetCreation(Filters: [new H5Filter(DeflateFilter.Id)])
         );
     }
-
-    internal static string Describe(double[] values) =>
-        string.Join(
-            ", ",
-            values.Take(4).Select(v => v.ToString("G6", CultureInfo.InvariantCulture))
-        ) + (values.Length > 4 ? ", ..." : "");
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using SpikeEngine.Nn;
 
 namespace SpikeEngine.Nir;
@@ -44,58 +43,66 @@ internal abstract class NirOp : Module
     /// <summary>The op on <paramref name="x"/> (T, N, ...in shape), <paramref name="t"/> = T and <paramref name="n"/> = N.</summary>
     protected abstract Tensor Apply(Tensor x, int t, int n);
 
+    /// <summary>The node types <see cref="Create"/> maps.</summary>
+    public const string Supported =
+        "Input, Output, Affine, Linear, Conv1d, Conv2d, SumPool2d, AvgPool2d, Flatten, Scale, Threshold, Delay, LIF, IF, LI, I, CubaLIF, CubaLI";
+
     public static NirOp Create(string name, NirNode node, int[] inShape, double dt) =>
         node.Type switch
         {
-            "Input" or "Output" => new Identity(name, inShape),
+            "Input" or "Output" or NirFlatten.PassThrough => new Identity(name, inShape),
             "Affine" => new AffineOp(name, node, inShape, bias: true),
             "Linear" => new AffineOp(name, node, inShape, bias: false),
-            "Conv2d" => new Conv2dOp(name, node, inShape),
+            "Conv1d" => new Conv2dOp(name, node, inShape, oneD: true),
+            "Conv2d" => new Conv2dOp(name, node, inShape, oneD: false),
             "SumPool2d" => new PoolOp(name, node, inShape, sum: true),
             "AvgPool2d" => new PoolOp(name, node, inShape, sum: false),
             "Flatten" => new FlattenOp(name, node, inShape),
             "Scale" => new ScaleOp(name, node, inShape),
-            "LIF" => new LifOp(name, node, inShape, dt),
-            "IF" => new IfOp(name, node, inShape, dt),
+            "Threshold" => new ThresholdOp(name, node, inShape),
+            "Delay" => new DelayOp(name, node, inShape, dt),
+            "LIF" when FusedLif(node, dt) => new LifOp(name, node, inShape, dt),
+            "IF" when Fused(node, "r", "v_threshold", "v_reset") => new IfOp(
+                name,
+                node,
+                inShape,
+                dt
+            ),
+            "LIF" or "IF" or "LI" or "I" or "CubaLIF" or "CubaLI" => new EulerNeuronOp(
+                name,
+                node,
+                inShape,
+                dt
+            ),
             _ => throw new NirFormatException(
-                $"NIR import: node '{name}' has type '{node.Type}', which this engine does not run (supported: Input, Output, Affine, Linear, Conv2d, SumPool2d, AvgPool2d, Flatten, Scale, LIF, IF)"
+                $"NIR import: node '{name}' has type '{node.Type}', which this engine does not run (supported: {Supported})"
             ),
         };
 
+    // The fused engine neurons run one value per layer; other parameter sets run step by step.
+    private static bool Fused(NirNode node, params string[] keys) =>
+        keys.All(k =>
+            !node.Arrays.TryGetValue(k, out var a)
+                ? k == "v_reset"
+                : a.Count > 0 && a.Data.All(v => v == a.Data[0])
+        );
+
+    private static bool FusedLif(NirNode node, double dt) =>
+        Fused(node, "tau", "r", "v_leak", "v_threshold", "v_reset")
+        && node.Arrays["tau"].Data[0] / dt > 1
+        && node.Arrays["v_leak"].Data[0]
+            == (node.Arrays.TryGetValue("v_reset", out var r) ? r.Data[0] : 0);
+
     internal static int Numel(int[] shape) => shape.Aggregate(1, (a, b) => checked(a * b));
 
-    /// <summary>The one value of a per-neuron parameter; refuses arrays whose values differ, naming the node.</summary>
+    /// <summary>The one value of a parameter that <see cref="Fused"/> found uniform.</summary>
     internal static double Uniform(
         string name,
         NirNode node,
         string key,
         int neurons,
         double? fallback = null
-    )
-    {
-        if (!node.Arrays.TryGetValue(key, out var a))
-        {
-            if (fallback is { } f)
-                return f;
-            throw new NirFormatException(
-                $"NIR import: node '{name}' ({node.Type}) has no '{key}' (it has: {string.Join(", ", node.Arrays.Keys)})"
-            );
-        }
-        if (a.Count == 0)
-            throw new NirFormatException($"NIR import: node '{name}' '{key}' is empty");
-        if (a.Count != 1 && a.Count != neurons)
-            throw new NirFormatException(
-                $"NIR import: node '{name}' ({node.Type}) '{key}' has shape {NirModel.Fmt(a.Shape)} ({a.Count} values) but the layer has {neurons} neurons"
-            );
-        var v = a.Data[0];
-        if (a.Data.Any(x => x != v))
-            throw new NirFormatException(
-                $"NIR import: node '{name}' ({node.Type}) has per-neuron '{key}' values that differ ({NirFile.Describe(a.Data)}); this engine runs one value per layer"
-            );
-        if (!double.IsFinite(v))
-            throw new NirFormatException($"NIR import: node '{name}' '{key}' is {v}");
-        return v;
-    }
+    ) => StepOp.PerNeuron(name, node, key, neurons, fallback)[0];
 
     /// <summary>An (H, W) pair from a scalar or a 2-array.</summary>
     internal static (int H, int W) Pair(string name, NirNode node, string key, int fallback)
@@ -176,16 +183,21 @@ internal abstract class NirOp : Module
             _dilation;
         private readonly int[] _inShape;
 
-        public Conv2dOp(string name, NirNode node, int[] inShape)
-            : this(name, node, inShape, Geometry(name, node, inShape)) { }
+        /// <summary>A Conv2d node, or with <paramref name="oneD"/> a Conv1d node (input (C, L)) run as a convolution of height 1.</summary>
+        public Conv2dOp(string name, NirNode node, int[] inShape, bool oneD)
+            : this(name, oneD ? As2d(name, node, inShape) : (node, inShape), oneD) { }
+
+        private Conv2dOp(string name, (NirNode Node, int[] In) c, bool oneD)
+            : this(name, c.Node, c.In, oneD, Geometry(name, c.Node, c.In)) { }
 
         private Conv2dOp(
             string name,
             NirNode node,
             int[] inShape,
+            bool oneD,
             ((int H, int W) Stride, (int H, int W) Padding, (int H, int W) Dilation, int[] Out) g
         )
-            : base(name, g.Out)
+            : base(name, oneD ? [g.Out[0], g.Out[2]] : g.Out)
         {
             var w = node.Require(name, "weight");
             _inShape = inShape;
@@ -201,6 +213,39 @@ internal abstract class NirOp : Module
                     );
                 _b = Parameter("bias", Tensor.FromArray(b.ToFloats(), [w.Shape[0]]));
             }
+        }
+
+        // Conv1d (weight (C_out, C_in, K), scalar stride/padding/dilation) as Conv2d over (C, 1, L).
+        private static (NirNode, int[]) As2d(string name, NirNode node, int[] inShape)
+        {
+            var w = node.Require(name, "weight");
+            if (w.Shape.Length != 3)
+                throw new NirFormatException(
+                    $"NIR import: node '{name}' (Conv1d) weight has shape {NirModel.Fmt(w.Shape)}, expected (C_out, C_in, K)"
+                );
+            if (inShape.Length != 2)
+                throw new NirFormatException(
+                    $"NIR import: node '{name}' (Conv1d) receives {NirModel.Fmt(inShape)}, expected (C, L)"
+                );
+            var g = new NirNode("Conv2d");
+            g.Arrays["weight"] = w with { Shape = [w.Shape[0], w.Shape[1], 1, w.Shape[2]] };
+            foreach (var (k, a) in node.Arrays)
+            {
+                if (k is "stride" or "padding" or "dilation")
+                {
+                    var v = a.ToInts($"NIR import: node '{name}' '{k}'");
+                    if (v.Length != 1)
+                        throw new NirFormatException(
+                            $"NIR import: node '{name}' (Conv1d) '{k}' has {v.Length} values, expected 1"
+                        );
+                    g.Arrays[k] = NirArray.Int([k == "padding" ? 0 : 1, v[0]], 2);
+                }
+                else if (k is "bias" or "groups")
+                    g.Arrays[k] = a;
+            }
+            foreach (var (k, v) in node.Strings)
+                g.Strings[k] = v;
+            return (g, [inShape[0], 1, inShape[1]]);
         }
 
         private static (
@@ -347,11 +392,52 @@ internal abstract class NirOp : Module
         protected override Tensor Apply(Tensor x, int t, int n) => Unfold(x, t, n);
     }
 
-    private sealed class ScaleOp(string name, NirNode node, int[] inShape) : NirOp(name, inShape)
+    /// <summary>NIR <c>Scale</c>: <c>y = x ⊙ scale</c>, one factor per element (or one for all).</summary>
+    private sealed class ScaleOp : NirOp
     {
-        private readonly float _scale = (float)Uniform(name, node, "scale", Numel(inShape));
+        private readonly Tensor _scale;
 
-        protected override Tensor Apply(Tensor x, int t, int n) => x * _scale;
+        public ScaleOp(string name, NirNode node, int[] inShape)
+            : base(name, inShape)
+        {
+            var s = StepOp.PerNeuron(name, node, "scale", Numel(inShape));
+            _scale = Buffer("scale", Tensor.FromArray([.. s.Select(v => (float)v)], [s.Length]));
+        }
+
+        protected override Tensor Apply(Tensor x, int t, int n)
+        {
+            using var flat = x.Reshape(t * n, _scale.Shape[0]);
+            using var y = Ops.ChannelAffine(flat, _scale, null, axis: 1);
+            return Unfold(y, t, n);
+        }
+    }
+
+    /// <summary>
+    /// NIR <c>Threshold</c>: <c>z = Θ(x − threshold)</c> per element (Θ(0) = 1, like the engine's
+    /// neurons), with a sigmoid surrogate gradient.
+    /// </summary>
+    private sealed class ThresholdOp : NirOp
+    {
+        private readonly Tensor _negThreshold;
+        private readonly Surrogate _surrogate = Surrogate.Sigmoid(4f);
+
+        public ThresholdOp(string name, NirNode node, int[] inShape)
+            : base(name, inShape)
+        {
+            var th = StepOp.PerNeuron(name, node, "threshold", Numel(inShape));
+            _negThreshold = Buffer(
+                "neg_threshold",
+                Tensor.FromArray([.. th.Select(v => -(float)v)], [th.Length])
+            );
+        }
+
+        protected override Tensor Apply(Tensor x, int t, int n)
+        {
+            using var flat = x.Reshape(t * n, _negThreshold.Shape[0]);
+            using var over = Ops.ChannelAffine(flat, null, _negThreshold, axis: 1);
+            using var z = NeuronSlow.Fire(over, _surrogate);
+            return Unfold(z, t, n);
+        }
     }
 
     /// <summary>Scales the input by a constant, then runs an engine neuron.</summary>
@@ -398,15 +484,7 @@ internal abstract class NirOp : Module
             double vLeak = Uniform(name, node, "v_leak", m);
             double vTh = Uniform(name, node, "v_threshold", m);
             double vReset = Uniform(name, node, "v_reset", m, fallback: 0);
-            if (vLeak != vReset)
-                throw new NirFormatException(
-                    $"NIR import: node '{name}' (LIF) has v_leak = {vLeak} and v_reset = {vReset}; this engine's LIF leaks towards its reset potential, so they must be equal"
-                );
-            double ratio = tau / dt;
-            if (!(ratio > 1))
-                throw new NirFormatException(
-                    $"NIR import: node '{name}' (LIF) has tau = {tau.ToString("G6", CultureInfo.InvariantCulture)} s, not longer than dt = {dt.ToString("G6", CultureInfo.InvariantCulture)} s; forward Euler needs tau/dt > 1"
-                );
+            double ratio = tau / dt; // > 1: checked by FusedLif
             return new LifNode(
                 tau: (float)ratio,
                 vThreshold: (float)vTh,

@@ -167,3 +167,121 @@ public class EventDatasetTests
         Assert.Throws<ArgumentException>(() => enc.StepShape(new SampleShape(3, 1, 3), 2));
     }
 }
+
+public class EventTransformDatasetTests
+{
+    // One N-MNIST recording (digit 0) whose events survive denoise (10 µs), crop (8, 8, 8, 8) and
+    // downsample 2 as worked out by hand below.
+    private static (string Root, EventStream Events) Write()
+    {
+        var root = Path.Combine(
+            Path.GetTempPath(),
+            "spike-event-tests",
+            Guid.NewGuid().ToString("N")
+        );
+        foreach (var split in new[] { "Train", "Test" })
+            for (int d = 0; d < 10; d++)
+                Directory.CreateDirectory(Path.Combine(root, split, d.ToString()));
+        var file = Path.Combine(root, "Train", "0", "00000.bin");
+        File.WriteAllBytes(
+            file,
+            EventTests.NMnistBytes(
+                (10, 10, 1, 0), // no earlier neighbour: denoised away
+                (11, 10, 1, 5), // neighbour (10, 10) 5 µs before: kept → crop (3, 2) → (1, 1) ON
+                (12, 11, 0, 12), // neighbour (11, 10) 7 µs before: kept → (4, 3) → (2, 1) OFF
+                (30, 30, 0, 14), // isolated: denoised
+                (13, 12, 1, 30), // neighbour (12, 11) 18 µs before: denoised
+                (14, 12, 1, 35), // neighbour (13, 12) 5 µs before: kept → (6, 4) → (3, 2) ON
+                (15, 13, 1, 40), // neighbour (14, 12): kept → (7, 5) → (3, 2) ON
+                (2, 2, 1, 41), // isolated: denoised
+                (3, 3, 1, 42) // neighbour (2, 2): kept by denoise, outside the crop
+            )
+        );
+        return (root, EventFormats.ReadNMnist(file));
+    }
+
+    private static readonly EventTransform Transform = new(
+        Denoise: 10,
+        Crop: new CropWindow(8, 8, 8, 8),
+        Downsample: 2
+    );
+
+    [Fact]
+    public void DenoiseCropAndDownsampleApplyBeforeIntegration()
+    {
+        var (root, _) = Write();
+        var ds = EventDatasets.NMnist(root, true, 2, FrameSplit.Number, transform: Transform);
+        Assert.Equal(new SampleShape(4, 4, 4), ds.Shape);
+        var x = new float[ds.Shape.Size];
+        Assert.Equal(0, ds.ReadSample(0, x));
+        // Four survivors, T = 2 by number: frame 0 = the events at 5 and 12 µs, frame 1 the other two.
+        var expected = new float[2 * 2 * 16];
+        expected[0 * 32 + 1 * 16 + 1 * 4 + 1] = 1; // frame 0, ON, y 1, x 1
+        expected[0 * 32 + 0 * 16 + 1 * 4 + 2] = 1; // frame 0, OFF, y 1, x 2
+        expected[1 * 32 + 1 * 16 + 2 * 4 + 3] = 2; // frame 1, ON, y 2, x 3
+        Assert.Equal(expected, x);
+
+        var e = Assert.Throws<ArgumentException>(() =>
+            EventDatasets.NMnist(
+                root,
+                true,
+                2,
+                FrameSplit.Number,
+                transform: new EventTransform(Crop: new CropWindow(30, 0, 8, 8))
+            )
+        );
+        Assert.Contains(
+            "crop window 30,0,8,8 (left, top, width, height) is not inside the 34×34 sensor",
+            e.Message
+        );
+    }
+
+    [Fact]
+    public void TheFrameCacheIsKeyedByTheTransformAndJitterIsNeverCached()
+    {
+        var (root, events) = Write();
+        var dir = Path.Combine(root, "cache");
+        var cache = new FrameCache(dir);
+        var plain = EventDatasets.NMnist(root, true, 2, FrameSplit.Number, cache);
+        var cropped = EventDatasets.NMnist(root, true, 2, FrameSplit.Number, cache, Transform);
+        var a = new float[plain.Shape.Size];
+        var b = new float[cropped.Shape.Size];
+        plain.ReadSample(0, a);
+        cropped.ReadSample(0, b);
+        Assert.Equal((0L, 2L), (cache.Hits, cache.Misses));
+        Assert.Equal(2, Directory.GetFiles(dir).Length);
+        cropped.ReadSample(0, b);
+        Assert.Equal((1L, 2L), (cache.Hits, cache.Misses));
+        Assert.Equal(4f, b.Sum());
+        // Another denoise window is another cache entry.
+        EventDatasets
+            .NMnist(root, true, 2, FrameSplit.Number, cache, Transform with { Denoise = 20 })
+            .ReadSample(0, new float[b.Length]);
+        Assert.Equal(3, Directory.GetFiles(dir).Length);
+
+        // Jitter: drawn from the sample's random stream on every read, never cached.
+        var jitter = Transform with
+        {
+            Jitter = 30,
+        };
+        var jittered = EventDatasets.NMnist(root, true, 2, FrameSplit.Time, cache, jitter);
+        var frames = new List<float[]>();
+        for (ulong epoch = 0; epoch < 8; epoch++)
+        {
+            var y = new float[jittered.Shape.Size];
+            var random = new SampleRandom(5, epoch);
+            jittered.ReadSample(0, y, ref random);
+            var again = new SampleRandom(5, epoch);
+            var reference = FrameIntegration.FixedFrames(
+                events.Denoise(10).Crop(8, 8, 8, 8).Downsample(2).TimeJitter(30, ref again),
+                2,
+                FrameSplit.Time
+            );
+            Assert.Equal(reference, y);
+            frames.Add(y);
+        }
+        Assert.Equal(3, Directory.GetFiles(dir).Length);
+        Assert.Equal((1L, 3L), (cache.Hits, cache.Misses));
+        Assert.Contains(frames, f => !f.SequenceEqual(frames[0]));
+    }
+}

@@ -114,41 +114,14 @@ public sealed class ExportImportTests
         NirFile.Write(path, graph);
         var back = NirFile.Read(path);
         Assert.Equal(NirFile.FormatVersion, back.Version);
-        Assert.Equal(graph.Nodes.Select(n => n.Key), back.Nodes.Select(n => n.Key));
-        Assert.Equal(graph.Edges, back.Edges);
-        foreach (var (name, node) in graph.Nodes)
-        {
-            var other = back[name];
-            Assert.Equal(node.Type, other.Type);
-            Assert.Equal(node.Arrays.Keys, other.Arrays.Keys);
-            foreach (var (k, a) in node.Arrays)
-            {
-                Assert.Equal(a.Shape, other.Arrays[k].Shape);
-                Assert.Equal(a.IsInteger, other.Arrays[k].IsInteger);
-                Assert.Equal(
-                    a.Data.Select(v => (float)v),
-                    other.Arrays[k].Data.Select(v => (float)v)
-                );
-            }
-        }
+        Graphs.AssertSame(graph, back);
         Assert.Equal(1e-3, ((NirArray)back.Metadata["dt"]).Data[0], 1e-9);
 
         // Import ∘ export: the imported model exports every node, edge and array again.
         using var model = new NirModel(back, 1e-3);
         Assert.Equal([1, 28, 28], model.InputShape());
         Assert.Equal([10], model.OutputShape());
-        var again = NirExport.Export(model, [1, 28, 28], 1e-3);
-        Assert.Equal(back.Nodes.Select(n => n.Key), again.Nodes.Select(n => n.Key));
-        Assert.Equal(back.Edges, again.Edges);
-        foreach (var (name, node) in back.Nodes)
-        foreach (var (k, a) in node.Arrays)
-        {
-            Assert.Equal(a.Shape, again[name].Arrays[k].Shape);
-            Assert.Equal(
-                a.Data.Select(v => (float)v),
-                again[name].Arrays[k].Data.Select(v => (float)v)
-            );
-        }
+        Graphs.AssertSame(back, NirExport.Export(model, [1, 28, 28], 1e-3));
         Assert.Throws<ArgumentException>(() => NirExport.Export(model, [1, 28, 28], 2e-3));
     }
 
@@ -188,11 +161,35 @@ public sealed class ExportImportTests
         using var soft = new Sequential(new Conv2d(1, 2, 3), new IfNode(vReset: null));
         e = Assert.Throws<NotSupportedException>(() => NirExport.Export(soft, [1, 8, 8], 1e-3));
         Assert.Contains("soft reset", e.Message);
-        using var resnet = ModelRegistry.Create(
+        // The ImageNet stem max-pools; SEW AND multiplies spike trains.
+        using var imagenet = ModelRegistry.Create(
             "sew-resnet18",
-            ModelOptions.ForInput(10, 3, 32, 1)
+            ModelOptions.ForInput(10, 3, 96, 1) with
+            {
+                Stem = Stem.ImageNet,
+            }
         );
-        e = Assert.Throws<NotSupportedException>(() => NirExport.Export(resnet, [3, 32, 32], 1e-3));
-        Assert.Contains("no NIR mapping", e.Message);
+        e = Assert.Throws<NotSupportedException>(() =>
+            NirExport.Export(imagenet, [3, 96, 96], 1e-3)
+        );
+        Assert.Contains("'maxpool' is max pooling (MaxPool2d)", e.Message);
+        using var and = ModelRegistry.Create(
+            "sew-resnet18",
+            ModelOptions.ForInput(10, 3, 16, 1) with
+            {
+                Connect = SewConnect.And,
+            }
+        );
+        e = Assert.Throws<NotSupportedException>(() => NirExport.Export(and, [3, 16, 16], 1e-3));
+        Assert.Contains("'layer1.0' joins its shortcut with SEW AND", e.Message);
+        using var iand = ModelRegistry.Create(
+            "sew-resnet18",
+            ModelOptions.ForInput(10, 3, 16, 1) with
+            {
+                Connect = SewConnect.IAnd,
+            }
+        );
+        e = Assert.Throws<NotSupportedException>(() => NirExport.Export(iand, [3, 16, 16], 1e-3));
+        Assert.Contains("'layer1.0' joins its shortcut with SEW IAND", e.Message);
     }
 }

@@ -181,18 +181,34 @@ public sealed class ForeignGraphTests
         var dir = Temp.Dir();
         var (path, _, _, _) = Write(dir);
         var graph = NirFile.Read(path);
+        // Per-neuron values that differ run (step by step); an array of another size is refused.
         graph["lif"].Arrays["tau"].Data[7] = 0.005;
+        using (var m = new NirModel(graph, 0.001))
+            Assert.Equal([2], m.OutputShape());
+        graph["lif"].Arrays["tau"] = NirArray.Float([0.004f, 0.005f], 2);
         var e = Assert.Throws<NirFormatException>(() => new NirModel(graph, 0.001));
-        Assert.Contains("node 'lif' (LIF) has per-neuron 'tau' values that differ", e.Message);
+        Assert.Contains(
+            "node 'lif' (LIF) 'tau' has shape (2) (2 values) but the layer has 108 neurons",
+            e.Message
+        );
         graph = NirFile.Read(path);
-        graph.Add("delay", new NirNode("CubaLIF"));
-        graph.Connect("fc", "delay");
+        graph.Add("cuba", new NirNode("CubaLIF"));
+        graph.Connect("fc", "cuba");
         e = Assert.Throws<NirFormatException>(() => new NirModel(graph, 0.001));
-        Assert.Contains("node 'delay' has type 'CubaLIF'", e.Message);
+        Assert.Contains("node 'cuba' (CubaLIF) has no 'r'", e.Message);
+        graph = NirFile.Read(path);
+        graph.Add("odd", new NirNode("Spiky"));
+        graph.Connect("fc", "odd");
+        e = Assert.Throws<NirFormatException>(() => new NirModel(graph, 0.001));
+        Assert.Contains("node 'odd' has type 'Spiky'", e.Message);
+        // A recurrent edge must carry what its target receives.
         graph = NirFile.Read(path);
         graph.Connect("if", "conv");
         e = Assert.Throws<NirFormatException>(() => new NirModel(graph, 0.001));
-        Assert.Contains("cycle", e.Message);
+        Assert.Contains(
+            "recurrent edge ('if', 'conv') carries (3, 3, 3) into a node that receives (2, 6, 6)",
+            e.Message
+        );
     }
 
     [Fact]

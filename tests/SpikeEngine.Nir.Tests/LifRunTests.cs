@@ -52,26 +52,8 @@ public sealed class LifRunTests
             Path.Combine(dir, "in.csv"),
             string.Join('\n', input.Select(v => v.ToString(CultureInfo.InvariantCulture))) + "\n"
         );
-        var (code, _, err) = Cli.Run(
-            "nir",
-            "run",
-            graph,
-            "--dt",
-            "0.0001",
-            "--input",
-            Path.Combine(dir, "in.csv"),
-            "--out",
-            Path.Combine(dir, "out.csv"),
-            "--record-v"
-        );
-        Assert.True(code == 0, err);
-        var lines = File.ReadAllLines(Path.Combine(dir, "out.csv"));
-        Assert.Equal("in_0,out_0,1.v_0", lines[0]);
-        var rows = lines[1..]
-            .Select(l =>
-                l.Split(',').Select(c => double.Parse(c, CultureInfo.InvariantCulture)).ToArray()
-            )
-            .ToArray();
+        var (header, rows) = Cli.NirRun(graph, "0.0001", dir);
+        Assert.Equal("in_0,out_0,1.v_0", header);
         Assert.Equal(input.Length, rows.Length);
 
         // Forward Euler of τ dv/dt = (v_leak − v) + R I by hand, float64.
@@ -133,7 +115,7 @@ public sealed class LifRunTests
     }
 
     [Fact]
-    public void LifWithTauNotAboveDtIsRefusedNamingTheNode()
+    public void LifWithTauShorterThanDtIsRefusedNamingTheNode()
     {
         var dir = Temp.Dir();
         var graph = Path.Combine(dir, "lif.nir");
@@ -141,7 +123,7 @@ public sealed class LifRunTests
         var g = NirFile.Read(graph);
         var e = Assert.Throws<NirFormatException>(() => new NirModel(g, 0.01));
         Assert.Contains("node '1' (LIF)", e.Message);
-        Assert.Contains("tau/dt > 1", e.Message);
+        Assert.Contains("forward Euler needs tau ≥ dt", e.Message);
     }
 }
 
@@ -183,15 +165,48 @@ public sealed class DataFramesCommandTests
         Assert.Equal(1f, values[1 * 2312 + 1 * 1156 + 2 * 34 + 1]);
         Assert.Equal(1f, values[1 * 2312 + 0 * 1156 + 0 * 34 + 3]);
         Assert.Equal(3f, values.Sum());
+
+        // Cropped to (1, 0) 4×4 and downsampled by 2: (1, 2) → (0, 2) → (0, 1); (3, 0) → (2, 0) → (1, 0).
+        (code, _, err) = Cli.Run(
+            "data",
+            "frames",
+            "--format",
+            "nmnist",
+            bin,
+            "--frames",
+            "2",
+            "--split",
+            "time",
+            "--crop",
+            "1,0,4,4",
+            "--downsample",
+            "2",
+            "--out",
+            npy
+        );
+        Assert.True(code == 0, err);
+        bytes = File.ReadAllBytes(npy);
+        headerLength = BitConverter.ToUInt16(bytes, 8);
+        Assert.Contains(
+            "'shape': (2, 2, 2, 2)",
+            System.Text.Encoding.ASCII.GetString(bytes, 10, headerLength)
+        );
+        values = new float[2 * 2 * 2 * 2];
+        Buffer.BlockCopy(bytes, 10 + headerLength, values, 0, values.Length * 4);
+        float[] expected = new float[16];
+        expected[0 * 8 + 1 * 4 + 1 * 2 + 0] = 1; // frame 0, ON, y 1, x 0
+        expected[1 * 8 + 1 * 4 + 1 * 2 + 0] = 1; // frame 1, ON, y 1, x 0
+        expected[1 * 8 + 0 * 4 + 0 * 2 + 1] = 1; // frame 1, OFF, y 0, x 1
+        Assert.Equal(expected, values);
     }
 }
 
 public sealed class EventTrainingCommandTests
 {
-    [Fact]
-    public void TrainAndEvalOnNMnistFrames()
+    // N-MNIST layout, 3 train and 1 test recording per digit: digit d has 12 events on row 3·d,
+    // 5 µs apart (x, y, polarity | t, t, t).
+    private static string WriteNMnist(string dir)
     {
-        var dir = Temp.Dir();
         var data = Path.Combine(dir, "nmnist");
         foreach (var (split, count) in new[] { ("Train", 3), ("Test", 1) })
             for (int d = 0; d < 10; d++)
@@ -200,7 +215,6 @@ public sealed class EventTrainingCommandTests
                 Directory.CreateDirectory(sub);
                 for (int i = 0; i < count; i++)
                 {
-                    // digit d: 12 events on row 3·d, 5 µs apart (x, y, polarity | t, t, t).
                     var bytes = Enumerable
                         .Range(0, 12)
                         .SelectMany(k =>
@@ -217,8 +231,17 @@ public sealed class EventTrainingCommandTests
                     File.WriteAllBytes(Path.Combine(sub, $"{i:D5}.bin"), bytes);
                 }
             }
-        var run = Path.Combine(dir, "run");
-        var (code, output, err) = Cli.Run(
+        return data;
+    }
+
+    // spike train danet-mnist-tiny on the N-MNIST folder for one epoch, then the checkpoint's sidecar.
+    private static (int Code, string Output, string Err, string? Sidecar) Train(
+        string data,
+        string run,
+        params string[] options
+    )
+    {
+        var (code, output, err) = Cli.Run([
             "train",
             "--model",
             "danet-mnist-tiny",
@@ -226,10 +249,6 @@ public sealed class EventTrainingCommandTests
             "nmnist",
             "--data",
             data,
-            "--frames",
-            "3",
-            "--split",
-            "time",
             "--epochs",
             "1",
             "--batch",
@@ -237,31 +256,66 @@ public sealed class EventTrainingCommandTests
             "--workers",
             "0",
             "--out",
-            run
-        );
+            run,
+            .. options,
+        ]);
+        var dir = Path.Combine(run, "checkpoints");
+        var sidecar = Directory.Exists(dir)
+            ? Directory.GetFiles(dir, "*.json").Order(StringComparer.Ordinal).LastOrDefault()
+            : null;
+        return (code, output, err, sidecar);
+    }
+
+    [Fact]
+    public void TrainAndEvalOnNMnistFrames()
+    {
+        var dir = Temp.Dir();
+        var data = WriteNMnist(dir);
+        var run = Path.Combine(dir, "run");
+        var (code, output, err, sidecar) = Train(data, run, "--frames", "3", "--split", "time");
         Assert.True(code == 0, err + output);
         Assert.Contains("T=3", output);
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(data, ".frames-cache")));
-        var sidecar = Directory
-            .GetFiles(Path.Combine(run, "checkpoints"), "*.json")
-            .Order(StringComparer.Ordinal)
-            .Last();
-        (code, output, err) = Cli.Run("eval", "--checkpoint", sidecar, "--data", data, "--json");
+        (code, output, err) = Cli.Run("eval", "--checkpoint", sidecar!, "--data", data, "--json");
         Assert.True(code == 0, err);
         Assert.Contains("\"samples\":10", output);
 
-        (code, _, err) = Cli.Run(
-            "train",
-            "--model",
-            "danet-mnist-tiny",
-            "--dataset",
-            "nmnist",
-            "--data",
-            data,
-            "--out",
-            run
-        );
+        (code, _, err, _) = Train(data, run);
         Assert.Equal(2, code);
         Assert.Contains("--frames", err);
+    }
+
+    [Fact]
+    public void TrainAppliesEventTransformsAndEvalReadsThemBack()
+    {
+        var dir = Temp.Dir();
+        var data = WriteNMnist(dir);
+        var run = Path.Combine(dir, "run");
+        var (code, output, err, sidecar) = Train(
+            data,
+            run,
+            "--frames",
+            "2",
+            "--denoise",
+            "20",
+            "--crop",
+            "1,1,32,32",
+            "--jitter",
+            "3"
+        );
+        Assert.True(code == 0, err + output);
+        var info = File.ReadAllText(sidecar!);
+        Assert.Contains("\"crop\":\"1,1,32,32\"", info);
+        Assert.Contains("\"denoise\":\"20\"", info);
+        Assert.Contains("\"jitter\":\"3\"", info);
+        // Only the deterministic test split was cached (jittered training frames never are).
+        Assert.Equal(10, Directory.GetFiles(Path.Combine(data, ".frames-cache")).Length);
+        (code, output, err) = Cli.Run("eval", "--checkpoint", sidecar!, "--data", data, "--json");
+        Assert.True(code == 0, err);
+        Assert.Contains("\"samples\":10", output);
+
+        (code, _, err, _) = Train(data, run, "--frames", "2", "--crop", "1,1,32");
+        Assert.Equal(2, code);
+        Assert.Contains("--crop: crop window: expected LEFT,TOP,WIDTH,HEIGHT", err);
     }
 }

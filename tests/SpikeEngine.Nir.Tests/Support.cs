@@ -22,6 +22,36 @@ internal static class Cli
         int code = SpikeEngine.Cli.Spike.Run(args, o, e);
         return (code, o.ToString(), e.ToString());
     }
+
+    /// <summary>
+    /// <c>spike nir run GRAPH --dt DT --input DIR/in.csv --out DIR/out.csv --record-v</c>; asserts
+    /// success and returns the output's header and rows.
+    /// </summary>
+    public static (string Header, double[][] Rows) NirRun(string graph, string dt, string dir)
+    {
+        var (code, _, err) = Run(
+            "nir",
+            "run",
+            graph,
+            "--dt",
+            dt,
+            "--input",
+            Path.Combine(dir, "in.csv"),
+            "--out",
+            Path.Combine(dir, "out.csv"),
+            "--record-v"
+        );
+        Assert.True(code == 0, err);
+        var lines = File.ReadAllLines(Path.Combine(dir, "out.csv"));
+        var rows = lines[1..]
+            .Select(l =>
+                l.Split(',')
+                    .Select(c => double.Parse(c, System.Globalization.CultureInfo.InvariantCulture))
+                    .ToArray()
+            )
+            .ToArray();
+        return (lines[0], rows);
+    }
 }
 
 /// <summary>
@@ -56,6 +86,33 @@ internal static class ForeignNir
     public static object Longs(params long[] data) => data;
 
     public static float[] Fill(int n, float v) => Enumerable.Repeat(v, n).ToArray();
+}
+
+internal static class Graphs
+{
+    /// <summary>Same nodes (names, types, arrays with shapes, integer-ness and float32 values) and edges, in order.</summary>
+    public static void AssertSame(NirGraph expected, NirGraph actual)
+    {
+        Assert.Equal(expected.Nodes.Select(n => n.Key), actual.Nodes.Select(n => n.Key));
+        Assert.Equal(expected.Edges, actual.Edges);
+        foreach (var (name, node) in expected.Nodes)
+        {
+            var other = actual[name];
+            Assert.Equal(node.Type, other.Type);
+            Assert.Equal(node.Arrays.Keys, other.Arrays.Keys);
+            foreach (var (k, a) in node.Arrays)
+            {
+                Assert.Equal(a.Shape, other.Arrays[k].Shape);
+                Assert.Equal(a.IsInteger, other.Arrays[k].IsInteger);
+                var b = other.Arrays[k].Data;
+                Assert.Equal(a.Count, b.Length);
+                int differ = Enumerable
+                    .Range(0, a.Count)
+                    .FirstOrDefault(i => (float)a.Data[i] != (float)b[i], -1);
+                Assert.True(differ < 0, $"node '{name}' array '{k}': first difference at {differ}");
+            }
+        }
+    }
 }
 
 /// <summary>28×28 images, 4 classes: a bright quadrant names the class.</summary>

@@ -125,9 +125,16 @@ public static class NeuronSlow
         }
     }
 
-    // Row t of x (T, M) as a tensor (M).
-    private static Tensor TimeStep(Tensor x, int t)
+    /// <summary>Row <paramref name="t"/> of x (T, M) as a new tensor (M), differentiable.</summary>
+    public static Tensor TimeStep(Tensor x, int t)
     {
+        Check.Rank("time_step", "x", x, 2, "[T, M]");
+        if (t < 0 || t >= x.Shape[0])
+            throw new ArgumentOutOfRangeException(
+                nameof(t),
+                t,
+                $"time_step: step {t} is outside x {x.Shape} (T = {x.Shape[0]})"
+            );
         var m = x.Shape[1];
         var y = Tensor.Empty(new Shape(m), x.Device);
         using (var row = RowView(x, t))
@@ -151,9 +158,15 @@ public static class NeuronSlow
         }
     }
 
-    // Steps (M) each → (T, M).
-    private static Tensor Stack(Tensor[] steps)
+    /// <summary>Steps (M) each → (T, M), differentiable.</summary>
+    public static Tensor Stack(Tensor[] steps)
     {
+        ArgumentNullException.ThrowIfNull(steps);
+        if (steps.Length == 0 || steps.Any(s => s.Rank != 1 || s.Shape[0] != steps[0].Shape[0]))
+            throw new ArgumentException(
+                $"stack: expected one or more steps of one shape [M], got {string.Join(", ", steps.Select(s => s.Shape.ToString()))}",
+                nameof(steps)
+            );
         var m = steps[0].Shape[0];
         var y = Tensor.Empty(new Shape(steps.Length, m), steps[0].Device);
         for (var t = 0; t < steps.Length; t++)

@@ -26,7 +26,8 @@ public sealed class EventFrameDataset : IDataset
         int numClasses,
         int frames,
         FrameSplit split,
-        FrameCache? cache = null
+        FrameCache? cache = null,
+        EventTransform? transform = null
     )
     {
         ArgumentNullException.ThrowIfNull(samples);
@@ -38,8 +39,21 @@ public sealed class EventFrameDataset : IDataset
         Frames = frames;
         Split = split;
         NumClasses = numClasses;
-        Shape = new SampleShape(2 * frames, height, width);
+        SensorWidth = width;
+        SensorHeight = height;
+        Transform = transform is { IsIdentity: false } ? transform : null;
+        var (w, h) = Transform?.Output(width, height) ?? (width, height);
+        Shape = new SampleShape(2 * frames, h, w);
     }
+
+    /// <summary>The sensor size of the recordings (before <see cref="Transform"/>).</summary>
+    public int SensorWidth { get; }
+
+    /// <summary>The sensor height of the recordings (before <see cref="Transform"/>).</summary>
+    public int SensorHeight { get; }
+
+    /// <summary>The event transforms applied before integration; null for none.</summary>
+    public EventTransform? Transform { get; }
 
     public int Frames { get; }
     public FrameSplit Split { get; }
@@ -55,25 +69,34 @@ public sealed class EventFrameDataset : IDataset
             CultureInfo.InvariantCulture,
             $"{s.Start}-{s.End}|T={Frames}|{Split}"
         );
+        if (Transform is { } tr)
+            key += "|" + tr.CacheKey;
         int[] shape = [Frames, 2, Shape.Height, Shape.Width];
-        var frames = _cache is null
-            ? Integrate(s)
-            : _cache.GetOrAdd(s.File, key, shape, () => Integrate(s));
+        float[] frames;
+        if (_cache is null || Transform is { Jitter: > 0 })
+            frames = Integrate(s, ref random);
+        else
+        {
+            var unused = random; // deterministic transforms draw nothing
+            frames = _cache.GetOrAdd(s.File, key, shape, () => Integrate(s, ref unused));
+        }
         frames.CopyTo(destination);
         return s.Label;
     }
 
-    private float[] Integrate(EventSample s)
+    private float[] Integrate(EventSample s, ref SampleRandom random)
     {
         var events = _read(s.File);
         if (s.Start is { } a && s.End is { } b)
             events = events.Window(a, b);
-        if (events.Width != Shape.Width || events.Height != Shape.Height)
+        if (events.Width != SensorWidth || events.Height != SensorHeight)
             throw new DataFormatException(
                 s.File,
                 "header",
-                $"sensor {events.Width}×{events.Height}, the dataset expects {Shape.Width}×{Shape.Height}"
+                $"sensor {events.Width}×{events.Height}, the dataset expects {SensorWidth}×{SensorHeight}"
             );
+        if (Transform is { } tr)
+            events = tr.Apply(events, ref random);
         return FrameIntegration.FixedFrames(events, Frames, Split);
     }
 }
@@ -87,7 +110,8 @@ public static class EventDatasets
         bool train,
         int frames,
         FrameSplit split,
-        FrameCache? cache = null
+        FrameCache? cache = null,
+        EventTransform? transform = null
     )
     {
         var dir = Path.Combine(root, train ? "Train" : "Test");
@@ -116,7 +140,8 @@ public static class EventDatasets
             10,
             frames,
             split,
-            cache
+            cache,
+            transform
         );
     }
 
@@ -131,7 +156,8 @@ public static class EventDatasets
         bool train,
         int frames,
         FrameSplit split,
-        FrameCache? cache = null
+        FrameCache? cache = null,
+        EventTransform? transform = null
     )
     {
         var list = Path.Combine(root, train ? "trials_to_train.txt" : "trials_to_test.txt");
@@ -185,7 +211,8 @@ public static class EventDatasets
             11,
             frames,
             split,
-            cache
+            cache,
+            transform
         );
     }
 
@@ -213,7 +240,8 @@ public static class EventDatasets
         bool train,
         int frames,
         FrameSplit split,
-        FrameCache? cache = null
+        FrameCache? cache = null,
+        EventTransform? transform = null
     )
     {
         var samples = new List<EventSample>();
@@ -238,7 +266,8 @@ public static class EventDatasets
             10,
             frames,
             split,
-            cache
+            cache,
+            transform
         );
     }
 }
