@@ -24,6 +24,10 @@ public class KillResumeTests
         foreach (var a in args)
             psi.ArgumentList.Add(a);
         psi.Environment["NO_COLOR"] = "1";
+        // Bit-for-bit comparisons across processes need the convolution path pinned: the default
+        // measured choice between dense and event-driven can differ between two processes on a
+        // busy machine, and the two paths agree only up to summation order.
+        psi.Environment["SPIKEENGINE_SPARSE_CONV"] = "off";
         var p = Process.Start(psi)!;
         // Drain the pipes so the child never blocks on a full buffer.
         p.OutputDataReceived += (_, _) => { };
