@@ -99,12 +99,24 @@ public sealed class ModuleChain
         && _modules[i + 1] is FusedNeuronNode { StepMode: StepMode.Multi };
 
     /// <summary>Runs the chain from <paramref name="x"/> (never disposed; an empty chain returns a view of it).</summary>
-    public Tensor Forward(Tensor x)
+    public Tensor Forward(Tensor x) => ForwardSteps(x, 0, _steps.Length);
+
+    /// <summary>
+    /// Runs the steps <paramref name="from"/> (inclusive) to <paramref name="to"/> (exclusive) of
+    /// the plan from <paramref name="x"/> (never disposed; no step returns a view of it).
+    /// </summary>
+    public Tensor ForwardSteps(Tensor x, int from, int to)
     {
         ArgumentNullException.ThrowIfNull(x);
+        if (from < 0 || to > _steps.Length || from > to)
+            throw new ArgumentException(
+                $"ModuleChain: steps [{from}, {to}) outside the plan's {_steps.Length} steps",
+                nameof(from)
+            );
         var y = x;
-        foreach (var step in _steps)
+        for (var k = from; k < to; k++)
         {
+            var step = _steps[k];
             var next = Run(step, y);
             if (!ReferenceEquals(y, x))
                 y.Dispose();
