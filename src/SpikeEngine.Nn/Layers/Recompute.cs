@@ -64,6 +64,8 @@ public static class Recompute
             t_context = null;
         }
         var binary = y.IsBinary;
+        // The memory report names the segment by its first module (a stage's first block).
+        using var owner = GraphRecorder.Enter(modules.Count > 0 ? modules[0] : context);
         Autograd.Record(
             y,
             new SegmentNode(x, packSpikes && x.IsBinary, forward, context, parameters)
