@@ -156,3 +156,51 @@ public class MinLayoutTests
         }
     }
 }
+
+/// <summary>
+/// The shape-only walk in a layout predicts, byte for byte, what a training step in that layout
+/// keeps (the measured <see cref="SavedBytesReport"/>), on every family at depth 18.
+/// </summary>
+public class SavedBytesPredictionTests
+{
+    public static TheoryData<string, string> Cases()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var f in MemoryLayoutTests.Families)
+        {
+            foreach (
+                var layout in new[]
+                {
+                    "standard",
+                    "lean",
+                    "min",
+                    "min,recompute_stages=2,segment=1",
+                }
+            )
+                data.Add(f, layout);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void PredictionEqualsMeasurement(string family, string layout)
+    {
+        var memory = MemoryOptions.Parse(layout);
+        var measured = MinLayoutTests.Step(family, "lif", memory).Report.SavedBytes;
+        var predicted = ModelInfo.PredictSavedBytes(
+            family,
+            new ModelOptions
+            {
+                NumClasses = 10,
+                Stem = Stem.Cifar,
+                Neuron = () => new LifNode(vThreshold: 0.5f),
+                Memory = memory,
+            },
+            (3, 32, 32),
+            4,
+            2
+        );
+        Assert.Equal(measured, predicted);
+    }
+}

@@ -89,11 +89,32 @@ public sealed class DaStage : Layer
 
     public override int[] InferShape(int[] shape, ShapeTrace trace)
     {
-        var stream = _blocks[0].InferShortcut(shape, trace);
-        for (var i = 0; i < _blocks.Length; i++)
+        ArgumentNullException.ThrowIfNull(trace);
+        if (SegmentBlocks <= 0 || trace.Layout is null)
+            return InferBlocks(0, _blocks.Length, shape, trace);
+        var s = shape;
+        for (var from = 0; from < _blocks.Length; from += SegmentBlocks)
+        {
+            // A recomputed segment keeps its input only.
+            trace.Kept(s, packable: PackSegmentInput);
+            s = InferBlocks(
+                from,
+                Math.Min(_blocks.Length, from + SegmentBlocks),
+                s,
+                trace.Discarding()
+            );
+        }
+        return s;
+    }
+
+    private int[] InferBlocks(int from, int to, int[] shape, ShapeTrace trace)
+    {
+        var stream = from == 0 ? _blocks[0].InferShortcut(shape, trace) : shape;
+        for (var i = from; i < to; i++)
         {
             var r = _blocks[i].InferResidual(i == 0 ? shape : stream, trace);
             Connect.CheckSame("DaStage", r, stream);
+            stream = (int[])stream.Clone(); // the sum is a new tensor
         }
         return stream;
     }

@@ -104,8 +104,9 @@ public sealed class BatchNorm2d : Layer
                         $"BatchNorm2d: input has {s[1]} channels ({ShapeTrace.Format(shape)}), the layer expects {Channels}",
                         nameof(shape)
                     );
-                trace.Saved(4 * ShapeTrace.Numel(s));
-                return s;
+                trace.Kept(shape);
+                trace.BatchStatistics(Channels);
+                return (int[])s.Clone();
             }
         );
 }

@@ -135,7 +135,7 @@ public sealed class Conv2d : Layer
                         $"Conv2d: kernel {Kernel} (padding {Padding}, dilation {Dilation}) does not fit input {ShapeTrace.Format(shape)}",
                         nameof(shape)
                     );
-                trace.Saved(4 * ShapeTrace.Numel(s));
+                trace.Kept(shape, packable: true);
                 return [s[0], OutChannels, oh, ow];
             }
         );

@@ -64,8 +64,9 @@ public sealed class Dropout : Layer
 
     public override int[] InferShape(int[] shape, ShapeTrace trace)
     {
+        ArgumentNullException.ThrowIfNull(trace);
         trace.Saved(4 * ShapeTrace.Numel(shape));
-        return shape;
+        return (int[])shape.Clone();
     }
 
     private static ulong SplitMix(ulong z)

@@ -74,6 +74,24 @@ public sealed class Sequential : Layer
         return ReferenceEquals(y, x) ? x.Reshape(x.Shape.ToArray()) : y;
     }
 
-    public override int[] InferShape(int[] shape, ShapeTrace trace) =>
-        _chain.InferShape(shape, trace);
+    public override int[] InferShape(int[] shape, ShapeTrace trace)
+    {
+        ArgumentNullException.ThrowIfNull(trace);
+        if (SegmentSteps <= 0 || trace.Layout is null)
+            return _chain.InferShape(shape, trace);
+        var s = shape;
+        var steps = _chain.Steps.Count;
+        for (var from = 0; from < steps; from += SegmentSteps)
+        {
+            // A recomputed segment keeps its input only.
+            trace.Kept(s, packable: PackSegmentInput);
+            s = _chain.InferSteps(
+                s,
+                trace.Discarding(),
+                from,
+                Math.Min(steps, from + SegmentSteps)
+            );
+        }
+        return s;
+    }
 }
