@@ -204,3 +204,104 @@ public class SavedBytesPredictionTests
         Assert.Equal(measured, predicted);
     }
 }
+
+/// <summary><c>--memory-budget</c>: sizes, the ladder of plans, the choice and the error.</summary>
+public class MemoryBudgetTests
+{
+    private static readonly ModelOptions Options = new()
+    {
+        NumClasses = 10,
+        Stem = Stem.Cifar,
+        Neuron = () => new LifNode(),
+    };
+
+    [Theory]
+    [InlineData("6GiB", 6L << 30)]
+    [InlineData("6 gib", 6L << 30)]
+    [InlineData("1.5GiB", 3L << 29)]
+    [InlineData("512MiB", 512L << 20)]
+    [InlineData("100KiB", 102400)]
+    [InlineData("123B", 123)]
+    [InlineData("123", 123)]
+    public void ParsesSizes(string text, long bytes) =>
+        Assert.Equal(bytes, MemoryBudget.ParseBytes(text));
+
+    [Theory]
+    [InlineData("6GB")]
+    [InlineData("0MiB")]
+    [InlineData("-1GiB")]
+    [InlineData("GiB")]
+    [InlineData("six")]
+    public void RejectsBadSizesNamingThem(string text)
+    {
+        var e = Assert.Throws<ArgumentException>(() => MemoryBudget.ParseBytes(text));
+        Assert.Contains("--memory-budget", e.Message);
+        Assert.Contains($"'{text}'", e.Message);
+    }
+
+    [Fact]
+    public void PicksTheFirstPlanOfTheLadderThatFits()
+    {
+        const string model = "danet-pre-resnet18";
+        var ladder = MemoryBudget.Ladder(4);
+        Assert.Equal(
+            [
+                "standard",
+                "lean",
+                "min,recompute_stages=1",
+                "min,recompute_stages=2",
+                "min,recompute_stages=3",
+                "min",
+            ],
+            ladder.Select(p => p.ToString())
+        );
+        var bytes = ladder
+            .Select(p =>
+                ModelInfo.PredictSavedBytes(model, Options with { Memory = p }, (3, 32, 32), 4, 8)
+            )
+            .ToArray();
+        for (var i = 1; i < bytes.Length; i++)
+            Assert.True(
+                bytes[i] < bytes[i - 1],
+                $"plan {ladder[i]} keeps {bytes[i]} B, {ladder[i - 1]} {bytes[i - 1]} B"
+            );
+        for (var i = 0; i < ladder.Count; i++)
+        {
+            // Exactly the plan's bytes fits it; one byte less needs the next plan.
+            var (plan, saved) = MemoryBudget.Choose(model, Options, (3, 32, 32), 4, 8, bytes[i]);
+            Assert.Equal(ladder[i], plan);
+            Assert.Equal(bytes[i], saved);
+            if (i + 1 < ladder.Count)
+                Assert.Equal(
+                    ladder[i + 1],
+                    MemoryBudget.Choose(model, Options, (3, 32, 32), 4, 8, bytes[i] - 1).Plan
+                );
+        }
+        var e = Assert.Throws<ArgumentException>(() =>
+            MemoryBudget.Choose(model, Options, (3, 32, 32), 4, 8, bytes[^1] - 1)
+        );
+        Assert.Contains("--memory-budget", e.Message);
+        Assert.Contains($"({bytes[^1]} B)", e.Message);
+        Assert.Contains("min", e.Message);
+    }
+
+    [Fact]
+    public void MinTextFormRoundTrips()
+    {
+        foreach (
+            var text in new[]
+            {
+                "min",
+                "min,segment=1",
+                "min,recompute_stages=2",
+                "lean",
+                "standard",
+                "min,state=bf16",
+            }
+        )
+            Assert.Equal(text, MemoryOptions.Parse(text).ToString());
+        Assert.Equal(MemoryOptions.Min, MemoryOptions.Parse("lean,recompute_stages=all"));
+        var e = Assert.Throws<ArgumentException>(() => MemoryOptions.Parse("min,segment=0"));
+        Assert.Contains("segment", e.Message);
+    }
+}
