@@ -247,8 +247,8 @@ public static class Recompute
         }
 
         /// <summary>
-        /// Generic: what the generic layout keeps for the segment's ops, measured on a replay of one
-        /// sample and one time step (every op of a segment keeps bytes proportional to T·N) scaled
+        /// Generic: what the generic layout keeps for the segment's ops, measured on a replay of two
+        /// (time step, sample) pairs (every op of a segment keeps bytes proportional to T·N) scaled
         /// to the input's T·N.
         /// </summary>
         protected internal override long GenericBytesIn(StorageLedger ledger)
@@ -260,11 +260,19 @@ public static class Recompute
                 throw new NotSupportedException(
                     $"Recompute: the generic bytes of a segment need multi-step [T, N, C, H, W] input, got {x.Describe()}"
                 );
+            // Two (step, sample) pairs when there are two, so BN sees more than one value per
+            // channel even at 1×1: the first two samples of step 0, or two steps of one sample.
             var (t, n) = (x.Shape[0], x.Shape[1]);
+            var (t1, n1) = n >= 2 ? (1, 2) : (Math.Min(t, 2), 1);
+            var per = (int)(x.Numel / ((long)t * n));
+            var all = x.ToArray();
+            var part = new float[t1 * n1 * per];
+            for (var i = 0; i < t1; i++)
+                Array.Copy(all, (long)i * n * per, part, (long)i * n1 * per, (long)n1 * per);
             var one = TensorScope.Unscoped(
                 Tensor.FromArray(
-                    x.ToArray()[..(int)(x.Numel / ((long)t * n))],
-                    [1, 1, x.Shape[2], x.Shape[3], x.Shape[4]],
+                    part,
+                    [t1, n1, x.Shape[2], x.Shape[3], x.Shape[4]],
                     device: x.Device
                 )
             );
@@ -281,7 +289,7 @@ public static class Recompute
                     bytes += node.GenericBytesIn(inner);
                 foreach (var node in recorder.Nodes)
                     node.Release();
-                _genericBytes = bytes * t * n;
+                _genericBytes = bytes * t * n / (t1 * n1);
             }
             return _genericBytes.Value;
         }
@@ -302,12 +310,20 @@ public static class Recompute
             x.RequiresGrad = Inputs[0]!.RequiresGrad;
             try
             {
+                Node? root;
+                int index;
                 using (GradMode.Enable())
+                using (var y = _context.Replay(_forward, x))
                 {
-                    using var y = _context.Replay(_forward, x);
-                    if (y.RequiresGrad)
-                        y.Backward(gy);
+                    if (y.Shape != gy.Shape)
+                        throw new InvalidOperationException(
+                            $"Recompute: the replay gave {y.Describe()}, the first pass {gy.Shape}"
+                        );
+                    (root, index) = (y.GradFn, y.OutputIndex);
                 }
+                // The replayed output is not needed by its backward: it is freed first.
+                if (root is not null)
+                    Tensor.BackwardFrom(root, index, gy);
                 var gx = x.Grad;
                 x.Grad = null;
                 return [gx];
