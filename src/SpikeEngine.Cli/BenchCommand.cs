@@ -60,7 +60,7 @@ public static class BenchCommand
             DefaultValueFactory = _ => 1000,
         }.Check(v => v >= 1, "must be at least 1");
         public readonly Option<MemoryOptions> Memory = Spike.MemoryOption(
-            "lean (bit-packed spikes, fp16 state, BN-neuron fusion) or standard (all float32), optionally with overrides (lean,state=bf16)."
+            "standard (all float32), lean (bit-packed spikes, fp16 state, BN-neuron fusion, conv-BN recomputation) or min (lean plus recomputed segments of blocks), optionally with overrides (lean,state=bf16)."
         );
         public readonly Option<string?> State = new("--state")
         {
@@ -259,13 +259,20 @@ public static class BenchCommand
             "memory",
             "One CPU training step: bytes saved for backward per layer and in total, against the generic float32 layout (12 B per conv-BN-neuron unit), and the peak memory."
         );
+        var budget = Spike.MemoryBudgetOption();
         a.AddTo(cmd);
         cmd.Options.Add(forwardOnly);
+        cmd.Options.Add(budget);
         cmd.SetAction(r =>
         {
             var (name, options, c, h, w) = a.Parse(r);
             int t = r.GetValue(a.T),
                 n = r.GetValue(a.Batch);
+            if (
+                Spike.ChooseBudget(r.GetValue(budget), name, options, (c, h, w), t, n) is { } chosen
+            )
+                options = options with { Memory = chosen.Plan };
+            var predicted = ModelInfo.PredictSavedBytes(name, options, (c, h, w), t, n);
             var fwdOnly = r.GetValue(forwardOnly);
             using var runner = new StepRunner(name, options, t, n, c, h, w);
             var stats = MemoryStats.For(Device.Cpu);
@@ -289,6 +296,7 @@ public static class BenchCommand
                     ["input"] = $"{c}x{h}x{w}",
                     ["forward_only"] = fwdOnly,
                     ["saved_bytes"] = report!.SavedBytes,
+                    ["predicted_saved_bytes"] = predicted,
                     ["generic_bytes"] = report.GenericBytes,
                     ["ratio"] = Math.Round(report.Ratio, 4),
                     ["peak_bytes"] = peak,
@@ -331,6 +339,9 @@ public static class BenchCommand
             }
             stdout.WriteLine(
                 $"{"total", -28} {"", -28} {Mib(report.SavedBytes), 12} {Mib(report.GenericBytes), 12} {report.Ratio, 6:F3}"
+            );
+            stdout.WriteLine(
+                $"predicted by the shape-only walk (spike models --memory {memory}): {Mib(predicted)} ({predicted} B; measured {report.SavedBytes} B)"
             );
             stdout.WriteLine(
                 $"peak of the step: {Mib(peak)} (MemoryStats; model, gradients and optimizer state {Mib(baseline)} before the step); process peak RSS {Mib(rss)}; {sw.Elapsed.TotalSeconds:F1} s"

@@ -42,11 +42,28 @@ public static class ModelsCommand
             Description = "Batch size for the memory estimate.",
             DefaultValueFactory = _ => 32,
         }.Check(v => v >= 1, "must be at least 1");
+        var memory = new Option<MemoryOptions?>("--memory")
+        {
+            Description =
+                "Also predict, by the same shape-only walk, the bytes a training step at T and batch keeps for backward in this layout (standard, lean, min, with overrides): what spike bench memory measures as saved_bytes.",
+            CustomParser = r =>
+            {
+                try
+                {
+                    return MemoryOptions.Parse(r.Tokens[^1].Value);
+                }
+                catch (ArgumentException e)
+                {
+                    r.AddError(e.Message.Replace($" (Parameter '{e.ParamName}')", ""));
+                    return null;
+                }
+            },
+        };
         var cmd = new Command(
             "models",
             "List every model with its size and training memory estimate."
         );
-        foreach (var o in new Option[] { json, classes, input, stem, t, batch })
+        foreach (var o in new Option[] { json, classes, input, stem, t, batch, memory })
             cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
@@ -67,6 +84,43 @@ public static class ModelsCommand
             var rows = ModelInfo.ComputeAll(options, dims);
             int steps = r.GetValue(t),
                 n = r.GetValue(batch);
+            if (r.GetValue(memory) is { } layout)
+            {
+                var layoutOptions = options with { Memory = layout };
+                var predicted = rows.Select(m => new Dictionary<string, object>
+                    {
+                        ["name"] = m.Name,
+                        ["memory"] = layout.ToString(),
+                        ["t"] = steps,
+                        ["batch"] = n,
+                        ["saved_bytes"] = ModelInfo.PredictSavedBytes(
+                            m.Name,
+                            layoutOptions,
+                            dims,
+                            steps,
+                            n
+                        ),
+                    })
+                    .ToList();
+                if (r.GetValue(json))
+                {
+                    stdout.WriteLine(
+                        JsonSerializer.Serialize(
+                            predicted,
+                            new JsonSerializerOptions { WriteIndented = true }
+                        )
+                    );
+                    return Spike.Success;
+                }
+                stdout.WriteLine(
+                    $"{"model", -26} {$"saved for backward, {layout}, T={steps} N={n}", 48}"
+                );
+                foreach (var p in predicted)
+                    stdout.WriteLine(
+                        $"{p["name"], -26} {MemoryBudget.FormatBytes((long)p["saved_bytes"]), 36} ({p["saved_bytes"]} B)"
+                    );
+                return Spike.Success;
+            }
             if (r.GetValue(json))
             {
                 stdout.WriteLine(

@@ -125,10 +125,54 @@ public static class Spike
         return option;
     }
 
+    /// <summary>The <c>--memory-budget</c> option of <c>train</c> and <c>bench memory</c> (docs/memory.md).</summary>
+    public static Option<string?> MemoryBudgetOption() =>
+        new("--memory-budget")
+        {
+            Description =
+                "Pick the plan with the least recomputation (standard, lean, then min recomputing the first 1, 2, ... stages) whose predicted saved bytes fit this size: 6GiB, 512MiB, 100KiB or bytes. Overrides --memory. See docs/memory.md.",
+        };
+
     /// <summary>
-    /// The <c>--memory</c> option of <c>train</c> and <c>bench</c>, parsed once into
-    /// <see cref="Nn.MemoryOptions"/> (<c>lean</c>, <c>standard</c>, or either with
-    /// <c>,key=value</c> overrides; docs/memory.md); a bad value is a usage error naming it.
+    /// The plan of <c>--memory-budget</c> (<see cref="Models.MemoryBudget.Choose"/>), or null when the
+    /// option is absent; a bad size or a budget no plan fits is a usage error naming them.
+    /// </summary>
+    public static (Nn.MemoryOptions Plan, long SavedBytes)? ChooseBudget(
+        string? budget,
+        string model,
+        Models.ModelOptions options,
+        (int Channels, int Height, int Width) input,
+        int timeSteps,
+        int batch
+    )
+    {
+        if (budget is null)
+            return null;
+        try
+        {
+            return Models.MemoryBudget.Choose(
+                model,
+                options,
+                input,
+                timeSteps,
+                batch,
+                Models.MemoryBudget.ParseBytes(budget)
+            );
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(
+                e.ParamName is null
+                    ? e.Message
+                    : e.Message.Replace($" (Parameter '{e.ParamName}')", "")
+            );
+        }
+    }
+
+    /// <summary>
+    /// The <c>--memory</c> option of <c>train</c>, <c>bench</c> and <c>models</c>: parses the text form of <see cref="Nn.MemoryOptions"/> (<c>standard</c>,
+    /// <c>lean</c>, <c>min</c>, or one of them with <c>,key=value</c> overrides; docs/memory.md); a bad
+    /// value is a usage error naming it.
     /// </summary>
     public static Option<Nn.MemoryOptions> MemoryOption(string description) =>
         new("--memory")

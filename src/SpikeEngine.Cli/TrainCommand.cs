@@ -152,8 +152,9 @@ public static class TrainCommand
             DefaultValueFactory = _ => 224,
         }.Check(v => v >= 8, "must be at least 8");
         var memory = Spike.MemoryOption(
-            "What the layers save for backward: lean (bit-packed spikes, float16 H, BN-neuron fusion, conv-BN recomputation) or standard (float32), optionally with overrides (lean,state=bf16). See docs/memory.md."
+            "What the layers save for backward: lean (bit-packed spikes, float16 H, BN-neuron fusion, conv-BN recomputation), standard (float32) or min (lean plus recomputed segments of blocks, exact gradients), optionally with overrides (lean,state=bf16). See docs/memory.md."
         );
+        var memoryBudget = Spike.MemoryBudgetOption();
         var frames = new Option<int?>("--frames")
         {
             Description = "Event datasets: frames per sample T (sets --T).",
@@ -231,6 +232,7 @@ public static class TrainCommand
                 workers,
                 imageSize,
                 memory,
+                memoryBudget,
                 frames,
                 split,
                 stopAfter,
@@ -300,6 +302,28 @@ public static class TrainCommand
                 TimeSpan.FromSeconds(r.GetValue(collectiveTimeout))
             );
             var rankOut = group is null || group.Rank == 0 ? stdout : TextWriter.Null;
+            if (
+                Spike.ChooseBudget(
+                    r.GetValue(memoryBudget),
+                    canonical,
+                    ModelOptions.ForInput(
+                        train.NumClasses,
+                        stepShape.Channels,
+                        stepShape.Height,
+                        seedValue
+                    ),
+                    (stepShape.Channels, stepShape.Height, stepShape.Width),
+                    events?.Frames ?? r.GetValue(t),
+                    r.GetValue(batch)
+                ) is
+                { } chosen
+            )
+            {
+                memoryOptions = chosen.Plan;
+                rankOut.WriteLine(
+                    $"spike train: --memory-budget {r.GetValue(memoryBudget)} → --memory {chosen.Plan} (predicted saved bytes {MemoryBudget.FormatBytes(chosen.SavedBytes)})"
+                );
+            }
             var options = new TrainerOptions
             {
                 Epochs = r.GetValue(epochs),

@@ -75,6 +75,35 @@ public static class ModelInfo
         );
     }
 
+    /// <summary>
+    /// Bytes one training step of <paramref name="name"/> keeps for backward in the layout of
+    /// <paramref name="options"/> (<see cref="ModelOptions.Memory"/>) at <paramref name="timeSteps"/>
+    /// and <paramref name="batch"/>, predicted by a shape-only walk of <c>[T, N, C, H, W]</c> in that
+    /// layout (<see cref="ShapeTrace(MemoryOptions)"/>), plus what the step's cross-entropy keeps
+    /// (the probabilities, batch × classes float32, and the int32 labels): what
+    /// <c>spike bench memory</c> measures as <c>saved_bytes</c>, without allocating a tensor.
+    /// </summary>
+    public static long PredictSavedBytes(
+        string name,
+        ModelOptions options,
+        (int Channels, int Height, int Width) input,
+        int timeSteps,
+        int batch
+    )
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (timeSteps <= 0 || batch <= 0)
+            throw new ArgumentException(
+                $"ModelInfo.PredictSavedBytes: T and batch must be positive, got T={timeSteps}, batch={batch}"
+            );
+        var entry = ModelRegistry.Get(name);
+        using var shapeOnly = Layer.ShapeOnly();
+        using var model = entry.Create(options with { InChannels = input.Channels });
+        var trace = new ShapeTrace(options.Memory);
+        model.InferShape([timeSteps, batch, input.Channels, input.Height, input.Width], trace);
+        return trace.SavedBytes + 4L * batch * options.NumClasses + 4L * batch;
+    }
+
     /// <summary>Figures of every model of the zoo (<see cref="ModelRegistry.Zoo"/>).</summary>
     public static IReadOnlyList<ModelSummary> ComputeAll(
         ModelOptions options,

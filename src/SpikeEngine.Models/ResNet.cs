@@ -128,10 +128,59 @@ public sealed class ResNet : SpikingClassifier
     /// <summary>The stages <c>layer1</c>, <c>layer2</c>, ... (a <see cref="DaStage"/> or a <see cref="Sequential"/> of blocks).</summary>
     public IReadOnlyList<Layer> Stages => _stages;
 
-    protected override Tensor ForwardBody(Tensor x) => _body.Forward(x);
+    /// <summary>
+    /// True when the first stage runs as recomputed segments (the min layout,
+    /// <see cref="MemoryOptions.RecomputeStages"/>): the stem then joins the stage in one segment
+    /// that keeps only the images, so neither the stem's activations (its pooling indices, its
+    /// neuron's state) nor the stage input are kept.
+    /// </summary>
+    public bool RecomputesStem =>
+        _stages[0] switch
+        {
+            DaStage da => da.SegmentBlocks > 0,
+            Sequential seq => seq.SegmentSteps > 0,
+            _ => false,
+        };
 
-    protected override int[] InferBody(int[] shape, ShapeTrace trace) =>
-        _body.InferShape(shape, trace);
+    // The body steps up to and including the first stage.
+    private int StemAndFirstStageSteps()
+    {
+        var steps = _body.Steps;
+        for (var k = 0; k < steps.Count; k++)
+        {
+            if (steps[k].Start == _stem.Count)
+                return k + 1;
+        }
+        throw new InvalidOperationException("ResNet: the first stage is not a step of the body");
+    }
+
+    protected override Tensor ForwardBody(Tensor x)
+    {
+        if (!RecomputesStem)
+            return _body.Forward(x);
+        var k = StemAndFirstStageSteps();
+        var pack = _stages[0] is DaStage da
+            ? da.PackSegmentInput
+            : ((Sequential)_stages[0]).PackSegmentInput;
+        using var head = Recompute.Segment(
+            [.. _stem, _stages[0]],
+            s => _body.ForwardSteps(s, 0, k),
+            x,
+            pack
+        );
+        return _body.ForwardSteps(head, k, _body.Steps.Count);
+    }
+
+    protected override int[] InferBody(int[] shape, ShapeTrace trace)
+    {
+        ArgumentNullException.ThrowIfNull(trace);
+        if (!RecomputesStem || trace.Layout is null)
+            return _body.InferShape(shape, trace);
+        var k = StemAndFirstStageSteps();
+        trace.Kept(shape, packable: true);
+        var head = _body.InferSteps(shape, trace.Discarding(), 0, k);
+        return _body.InferSteps(head, trace, k, _body.Steps.Count);
+    }
 
     private IEnumerable<Module> BodyModules()
     {

@@ -10,10 +10,6 @@ namespace SpikeEngine.Models.Tests;
 /// </summary>
 public class MemoryLayoutTests
 {
-    private const int T = 4,
-        N = 2,
-        Classes = 10;
-
     public static readonly string[] Families =
     [
         "spiking-resnet18",
@@ -69,32 +65,8 @@ public class MemoryLayoutTests
         SavedBytesReport Report
     ) Step(string name, MemoryOptions memory)
     {
-        var options = new ModelOptions
-        {
-            NumClasses = Classes,
-            Stem = Stem.Cifar,
-            // A low threshold keeps every layer firing at initialisation (gradient everywhere).
-            Neuron = () => new LifNode(vThreshold: 0.5f),
-            Memory = memory,
-            Seed = 3,
-        };
-        using var model = ModelRegistry.Create(name, options);
-        using var scope = TensorScope.Begin();
-        var x = Tensor.Normal([T, N, 3, 32, 32], 0f, 2f, seed: 5);
-        using var rec = GraphRecorder.Start();
-        var y = model.Forward(x);
-        var loss = Ops.CrossEntropy(y.Mean([0]), Tensor.FromInt32([3, 7], [N]));
-        var names = model.NamedModules().ToDictionary(m => (object)m.Module, m => m.Name);
-        var report = SavedBytesReport.Build(
-            rec,
-            model.Parameters(),
-            o => o is not null && names.TryGetValue(o, out var n) ? n : "(other)"
-        );
-        loss.Backward();
-        var grads = model
-            .NamedParameters()
-            .ToDictionary(p => p.Name, p => p.Tensor.Grad?.ToArray() ?? []);
-        return (y.ToArray(), grads, report);
+        var r = MinLayoutTests.Step(name, "lif", memory);
+        return (r.Logits, r.Grads, r.Report);
     }
 
     [Theory]

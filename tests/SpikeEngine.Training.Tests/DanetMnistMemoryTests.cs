@@ -59,6 +59,17 @@ public sealed class DanetMnistMemoryTests
     }
 
     [Fact]
+    public void MinEqualsLeanBitForBitAndKeepsLess()
+    {
+        var (leanLogits, leanGrads, leanSaved) = Step(MemoryOptions.Lean);
+        var (minLogits, minGrads, minSaved) = Step(MemoryOptions.Min);
+        Assert.Equal(leanLogits, minLogits);
+        foreach (var (name, g) in leanGrads)
+            Assert.True(g.SequenceEqual(minGrads[name]), $"gradient of {name} differs");
+        Assert.True(minSaved < leanSaved, $"min saves {minSaved} B, lean {leanSaved} B");
+    }
+
+    [Fact]
     public void ParameterNamesAndCountAreThoseOfTheCheckpoints()
     {
         using var net = ModelRegistry.Create("danet-mnist", ModelOptions.ForInput(10, 1, 28, 1));

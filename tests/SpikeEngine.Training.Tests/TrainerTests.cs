@@ -73,6 +73,31 @@ public sealed class TrainerTests
     }
 
     [Fact]
+    public void TrainingWithTheMinLayoutLearnsExactlyAsLean()
+    {
+        TrainResult Run(MemoryOptions memory)
+        {
+            using var model = ModelRegistry.Create(
+                "danet-mnist-tiny",
+                ModelOptions.ForInput(4, Train.Shape.Channels, Train.Shape.Height, 5, memory)
+            );
+            return new Trainer(Options(Temp.Dir()) with { Memory = memory }).Run(
+                model,
+                Train,
+                Test,
+                null,
+                TestContext.Current.CancellationToken
+            );
+        }
+        var lean = Run(MemoryOptions.Lean);
+        var min = Run(MemoryOptions.Min);
+        Assert.Equal(2, min.Epochs.Count);
+        AssertSameLearning(lean.Epochs[0], min.Epochs[0]);
+        AssertSameLearning(lean.Epochs[1], min.Epochs[1]);
+        Assert.Equal(MemoryOptions.Min, CheckpointStore.Load(min.LastCheckpoint!).State.Memory);
+    }
+
+    [Fact]
     public void ResumedAfterEpochOneReproducesEpochTwo()
     {
         var full = RunOnce(Options(Temp.Dir()));

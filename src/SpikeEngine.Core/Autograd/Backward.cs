@@ -32,10 +32,29 @@ public sealed partial class Tensor
             OnGradFinal?.Invoke(this);
             return;
         }
-        var order = TopologicalOrder(GradFn);
+        Run(GradFn, OutputIndex, seed);
+    }
+
+    /// <summary>
+    /// Back-propagates <paramref name="gradient"/> (a new handle is taken) as the gradient of output
+    /// <paramref name="outputIndex"/> of <paramref name="root"/>: <see cref="Backward"/> for a
+    /// tensor that was already disposed, so that its storage is not held while the graph runs (a
+    /// recomputed segment's replayed output, whose backward needs only its node).
+    /// </summary>
+    internal static void BackwardFrom(Node root, int outputIndex, Tensor gradient)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        ArgumentNullException.ThrowIfNull(gradient);
+        using var noGrad = GradMode.NoGrad();
+        Run(root, outputIndex, gradient.Alias());
+    }
+
+    private static void Run(Node root, int outputIndex, Tensor seed)
+    {
+        var order = TopologicalOrder(root);
         var pending = PendingHookedLeaves(order);
         var grads = new Dictionary<Node, Tensor?[]>(ReferenceEqualityComparer.Instance);
-        Slot(grads, GradFn)[OutputIndex] = seed;
+        Slot(grads, root)[outputIndex] = seed;
         foreach (var node in order)
         {
             if (!grads.TryGetValue(node, out var outs))

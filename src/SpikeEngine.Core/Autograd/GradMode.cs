@@ -19,6 +19,24 @@ public static class GradMode
         return new NoGradScope();
     }
 
+    /// <summary>
+    /// Turns recording back on until the returned handle is disposed, whatever the enclosing
+    /// scopes say: an op's backward that replays part of the forward pass (recomputation) records
+    /// that replay inside <see cref="Tensor.Backward"/>, which runs with recording off.
+    /// </summary>
+    public static EnableGradScope Enable()
+    {
+        var previous = t_disabled;
+        t_disabled = 0;
+        return new EnableGradScope(previous);
+    }
+
+    /// <summary>Handle returned by <see cref="Enable"/>: restores the previous state.</summary>
+    public readonly struct EnableGradScope(int previous) : IDisposable
+    {
+        public void Dispose() => t_disabled = previous;
+    }
+
     /// <summary>Handle returned by <see cref="NoGrad"/>.</summary>
     public readonly struct NoGradScope : IDisposable
     {

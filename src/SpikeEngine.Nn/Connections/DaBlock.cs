@@ -93,6 +93,6 @@ public sealed class DaBlock : ResidualBlock
         var d = InferShortcut(shape, trace);
         var r = InferResidual(shape, trace);
         Connect.CheckSame("DaBlock", r, d);
-        return r;
+        return (int[])r.Clone(); // the sum is a new tensor
     }
 }

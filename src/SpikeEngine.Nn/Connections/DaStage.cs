@@ -41,11 +41,43 @@ public sealed class DaStage : Layer
 
     public IReadOnlyList<DaBlock> Blocks => _blocks;
 
+    /// <summary>
+    /// Blocks per recomputed segment (<see cref="Recompute"/>): a segment keeps only its input,
+    /// the stage input or the stream <c>x_i</c>. 0 (the default) runs without recomputation. Set by
+    /// <see cref="MemoryOptions.ApplyTo"/>.
+    /// </summary>
+    public int SegmentBlocks { get; set; }
+
+    /// <summary>A recomputed segment keeps its input bit-packed when it is spikes.</summary>
+    public bool PackSegmentInput { get; set; }
+
     public override Tensor Forward(Tensor x) // (T, N, C, H, W)
     {
         ArgumentNullException.ThrowIfNull(x);
-        var stream = _blocks[0].Shortcut(x); // x_0
-        for (var i = 0; i < _blocks.Length; i++)
+        if (SegmentBlocks <= 0)
+            return RunBlocks(0, _blocks.Length, x);
+        var y = x;
+        for (var from = 0; from < _blocks.Length; from += SegmentBlocks)
+        {
+            var (a, b) = (from, Math.Min(_blocks.Length, from + SegmentBlocks));
+            var next = Recompute.Segment(
+                _blocks[a..b],
+                s => RunBlocks(a, b, s),
+                y,
+                PackSegmentInput
+            );
+            if (!ReferenceEquals(y, x))
+                y.Dispose();
+            y = next;
+        }
+        return y;
+    }
+
+    // Blocks [from, to) over x: the stage input when from is 0, else the stream x_from.
+    private Tensor RunBlocks(int from, int to, Tensor x)
+    {
+        var stream = from == 0 ? _blocks[0].Shortcut(x) : x.Reshape(x.Shape.ToArray()); // x_0
+        for (var i = from; i < to; i++)
         {
             using var r = _blocks[i].Residual(i == 0 ? x : stream); // F_i(x_i); block 0 reads x_in
             var next = stream + r; // x_{i+1} = x_i + F_i(x_i)
@@ -57,11 +89,32 @@ public sealed class DaStage : Layer
 
     public override int[] InferShape(int[] shape, ShapeTrace trace)
     {
-        var stream = _blocks[0].InferShortcut(shape, trace);
-        for (var i = 0; i < _blocks.Length; i++)
+        ArgumentNullException.ThrowIfNull(trace);
+        if (SegmentBlocks <= 0 || trace.Layout is null)
+            return InferBlocks(0, _blocks.Length, shape, trace);
+        var s = shape;
+        for (var from = 0; from < _blocks.Length; from += SegmentBlocks)
+        {
+            // A recomputed segment keeps its input only.
+            trace.Kept(s, packable: PackSegmentInput);
+            s = InferBlocks(
+                from,
+                Math.Min(_blocks.Length, from + SegmentBlocks),
+                s,
+                trace.Discarding()
+            );
+        }
+        return s;
+    }
+
+    private int[] InferBlocks(int from, int to, int[] shape, ShapeTrace trace)
+    {
+        var stream = from == 0 ? _blocks[0].InferShortcut(shape, trace) : shape;
+        for (var i = from; i < to; i++)
         {
             var r = _blocks[i].InferResidual(i == 0 ? shape : stream, trace);
             Connect.CheckSame("DaStage", r, stream);
+            stream = (int[])stream.Clone(); // the sum is a new tensor
         }
         return stream;
     }

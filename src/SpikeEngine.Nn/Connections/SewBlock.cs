@@ -72,6 +72,6 @@ public sealed class SewBlock : ResidualBlock
         Connect.CheckSame("SewBlock", a, s);
         if (ConnectFunction != SewConnect.Add)
             trace.Saved(8 * ShapeTrace.Numel(a)); // the product keeps both operands
-        return a;
+        return (int[])a.Clone(); // a new tensor: spike counts, not spikes
     }
 }

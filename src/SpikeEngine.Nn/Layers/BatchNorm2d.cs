@@ -69,6 +69,9 @@ public sealed class BatchNorm2d : Layer
     {
         ThrowIfShapeOnly("BatchNorm2d");
         using var owner = GraphRecorder.Enter(this);
+        var (runningMean, runningVar) = IsTraining
+            ? Recompute.RunningStats(this)
+            : (RunningMean, RunningVar);
         return SeqToBatch.Apply(
             "BatchNorm2d",
             x,
@@ -80,8 +83,8 @@ public sealed class BatchNorm2d : Layer
                         f,
                         Weight,
                         Bias,
-                        RunningMean,
-                        RunningVar,
+                        runningMean,
+                        runningVar,
                         IsTraining,
                         Momentum,
                         Eps
@@ -101,8 +104,9 @@ public sealed class BatchNorm2d : Layer
                         $"BatchNorm2d: input has {s[1]} channels ({ShapeTrace.Format(shape)}), the layer expects {Channels}",
                         nameof(shape)
                     );
-                trace.Saved(4 * ShapeTrace.Numel(s));
-                return s;
+                trace.Kept(shape);
+                trace.BatchStatistics(Channels);
+                return (int[])s.Clone();
             }
         );
 }

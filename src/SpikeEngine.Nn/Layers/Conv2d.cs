@@ -93,6 +93,7 @@ public sealed class Conv2d : Layer
                 nameof(bn)
             );
         using var owner = GraphRecorder.Enter(bn);
+        var (runningMean, runningVar) = Recompute.RunningStats(bn);
         return SeqToBatch.Apply(
             "Conv2d",
             x,
@@ -106,8 +107,8 @@ public sealed class Conv2d : Layer
                     Dilation,
                     bn.Weight,
                     bn.Bias,
-                    bn.RunningMean,
-                    bn.RunningVar,
+                    runningMean,
+                    runningVar,
                     bn.Momentum,
                     bn.Eps,
                     PackBinaryInput
@@ -134,7 +135,7 @@ public sealed class Conv2d : Layer
                         $"Conv2d: kernel {Kernel} (padding {Padding}, dilation {Dilation}) does not fit input {ShapeTrace.Format(shape)}",
                         nameof(shape)
                     );
-                trace.Saved(4 * ShapeTrace.Numel(s));
+                trace.Kept(shape, packable: true);
                 return [s[0], OutChannels, oh, ow];
             }
         );

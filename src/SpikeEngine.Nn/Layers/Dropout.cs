@@ -5,7 +5,8 @@ namespace SpikeEngine.Nn;
 /// the rest by 1/(1-p). Multi-step input <c>[T, N, ...]</c> draws one mask over <c>[N, ...]</c>
 /// and shares it across all time steps (SpikingJelly's <c>layer.Dropout</c>: a neuron dropped at
 /// one step stays dropped for the whole sequence). Masks are deterministic: the k-th training
-/// call uses a stream derived from (seed, k).
+/// call uses a stream derived from (seed, k); the replay of a recomputed segment reuses the k of its
+/// first pass (<see cref="Recompute"/>).
 /// </summary>
 public sealed class Dropout : Layer
 {
@@ -40,7 +41,14 @@ public sealed class Dropout : Layer
         var perStep = (int)(x.Numel / steps);
         float[] keep;
         using (GradMode.NoGrad())
-        using (var u = Tensor.Uniform([perStep], 0f, 1f, SplitMix(Seed + _calls++)))
+        using (
+            var u = Tensor.Uniform(
+                [perStep],
+                0f,
+                1f,
+                SplitMix(Seed + Recompute.DropoutCall(this, ref _calls))
+            )
+        )
             keep = u.ToArray();
         var scale = 1f / (1f - P);
         var mask = new float[x.Numel];
@@ -56,8 +64,9 @@ public sealed class Dropout : Layer
 
     public override int[] InferShape(int[] shape, ShapeTrace trace)
     {
+        ArgumentNullException.ThrowIfNull(trace);
         trace.Saved(4 * ShapeTrace.Numel(shape));
-        return shape;
+        return (int[])shape.Clone();
     }
 
     private static ulong SplitMix(ulong z)

@@ -62,7 +62,7 @@ public sealed class Linear : Layer
                         $"Linear: input has {s[1]} features ({ShapeTrace.Format(shape)}), the layer expects {InFeatures}",
                         nameof(shape)
                     );
-                trace.Saved(4 * ShapeTrace.Numel(s));
+                trace.Kept(shape);
                 return [s[0], OutFeatures];
             }
         );

@@ -16,6 +16,12 @@ public enum MemoryLayout
     /// the conv output in backward instead of saving it.
     /// </summary>
     Lean,
+
+    /// <summary>
+    /// Lean plus recomputation: each segment of residual blocks keeps only its input and replays
+    /// its forward pass in backward (<see cref="Recompute"/>); gradients are bit-identical to lean's.
+    /// </summary>
+    Min,
 }
 
 /// <summary>
@@ -29,21 +35,47 @@ public enum MemoryLayout
 /// conv → BN pairs not followed by a neuron save only the conv input; backward recomputes the conv
 /// output (one extra conv forward).
 /// </param>
+/// <param name="RecomputeStages">
+/// How many stages of residual blocks, counted from the input, run as recomputed segments
+/// (<see cref="Recompute"/>): 0 none, <see cref="AllStages"/> every stage. The first stages hold
+/// the largest activations, so recomputing them first frees the most memory per replayed block.
+/// </param>
+/// <param name="SegmentBlocks">
+/// Blocks per recomputed segment; 0 chooses by block kind (<see cref="SegmentBlocksFor"/>).
+/// </param>
 /// <remarks>
 /// The one text form, parsed once (<see cref="Parse"/>) from the CLI's <c>--memory</c> and written
-/// back by <see cref="ToString"/> (checkpoints record it so): a layout name, <c>lean</c> or
-/// <c>standard</c>, optionally followed by overrides, <c>lean,state=bf16</c>. Keys:
+/// back by <see cref="ToString"/> (checkpoints record it so): a layout name, <c>standard</c>,
+/// <c>lean</c> or <c>min</c>, optionally followed by overrides, <c>lean,state=bf16</c>. Keys:
 /// <c>pack_spikes</c>, <c>state</c> (fp32, bf16, fp16), <c>fuse_bn_neuron</c>,
-/// <c>recompute_conv_bn</c> (true/false).
+/// <c>recompute_conv_bn</c> (true/false), <c>recompute_stages</c> (a count or <c>all</c>),
+/// <c>segment</c> (blocks per segment, or <c>auto</c>).
 /// </remarks>
 [JsonConverter(typeof(MemoryOptionsJsonConverter))]
 public readonly record struct MemoryOptions(
     bool PackSpikes,
     DType StateDType,
     bool FuseBnNeuron,
-    bool RecomputeConvBn = false
+    bool RecomputeConvBn = false,
+    int RecomputeStages = 0,
+    int SegmentBlocks = 0
 )
 {
+    /// <summary><see cref="RecomputeStages"/> value for every stage.</summary>
+    public const int AllStages = int.MaxValue;
+
+    /// <summary>Lean plus recomputation of every stage, segments chosen by block kind.</summary>
+    public static MemoryOptions Min => Lean with { RecomputeStages = AllStages };
+
+    /// <summary>
+    /// Blocks per segment for a stage of <paramref name="kind"/> blocks: <see cref="SegmentBlocks"/>
+    /// when set, else 2 basic blocks or 3 bottleneck blocks (docs/memory.md, "Segment length").
+    /// </summary>
+    public int SegmentBlocksFor(BlockKind kind) =>
+        SegmentBlocks > 0 ? SegmentBlocks
+        : kind == BlockKind.Bottleneck ? 3
+        : 2;
+
     /// <summary>Everything float32, nothing packed, fused or recomputed.</summary>
     public static MemoryOptions Standard => new(false, DType.Float32, false, false);
 
@@ -56,6 +88,7 @@ public readonly record struct MemoryOptions(
         {
             MemoryLayout.Standard => Standard,
             MemoryLayout.Lean => Lean,
+            MemoryLayout.Min => Min,
             _ => throw new ArgumentException(
                 $"MemoryOptions: unknown layout {layout}",
                 nameof(layout)
@@ -74,8 +107,9 @@ public readonly record struct MemoryOptions(
         {
             "lean" => Lean,
             "standard" => Standard,
+            "min" => Min,
             var s => throw new ArgumentException(
-                $"--memory: expected lean or standard (optionally followed by ,key=value overrides), got '{s}'",
+                $"--memory: expected standard, lean or min (optionally followed by ,key=value overrides), got '{s}'",
                 nameof(text)
             ),
         };
@@ -90,8 +124,16 @@ public readonly record struct MemoryOptions(
                 "state" => options with { StateDType = ParseStateDType(value) },
                 "fuse_bn_neuron" => options with { FuseBnNeuron = Bool(key, value) },
                 "recompute_conv_bn" => options with { RecomputeConvBn = Bool(key, value) },
+                "recompute_stages" => options with
+                {
+                    RecomputeStages = value == "all" ? AllStages : Count(key, value),
+                },
+                "segment" => options with
+                {
+                    SegmentBlocks = value == "auto" ? 0 : Count(key, value, 1),
+                },
                 _ => throw new ArgumentException(
-                    $"--memory: unknown key '{kv[0]}' in '{text}'; expected pack_spikes, state, fuse_bn_neuron or recompute_conv_bn",
+                    $"--memory: unknown key '{kv[0]}' in '{text}'; expected pack_spikes, state, fuse_bn_neuron, recompute_conv_bn, recompute_stages or segment",
                     nameof(text)
                 ),
             };
@@ -123,15 +165,24 @@ public readonly record struct MemoryOptions(
             ),
         };
 
+    private static int Count(string key, string value, int min = 0) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min
+            ? n
+            : throw new ArgumentException(
+                $"--memory: {key} must be an integer ≥ {min}{(key == "segment" ? " or auto" : " or all")}, got '{value}'",
+                nameof(value)
+            );
+
     /// <summary>The text form: the layout name, then the settings that differ from it.</summary>
     public override string ToString()
     {
-        // The layout this differs from least (ties: lean when spikes are packed).
+        // The layout this differs from least (ties: min, then lean when spikes are packed).
         var (name, basis) =
-            Differences(Lean) < Differences(Standard)
+            RecomputeStages != 0 && Differences(Min) <= Differences(Lean) ? ("min", Min)
+            : Differences(Lean) < Differences(Standard)
             || (Differences(Lean) == Differences(Standard) && PackSpikes)
                 ? ("lean", Lean)
-                : ("standard", Standard);
+            : ("standard", Standard);
         var text = new System.Text.StringBuilder(name);
         if (PackSpikes != basis.PackSpikes)
             text.Append(CultureInfo.InvariantCulture, $",pack_spikes={Lower(PackSpikes)}");
@@ -153,6 +204,13 @@ public readonly record struct MemoryOptions(
                 CultureInfo.InvariantCulture,
                 $",recompute_conv_bn={Lower(RecomputeConvBn)}"
             );
+        if (RecomputeStages != basis.RecomputeStages)
+            text.Append(
+                CultureInfo.InvariantCulture,
+                $",recompute_stages={(RecomputeStages == AllStages ? "all" : RecomputeStages.ToString(CultureInfo.InvariantCulture))}"
+            );
+        if (SegmentBlocks != basis.SegmentBlocks)
+            text.Append(CultureInfo.InvariantCulture, $",segment={SegmentBlocks}");
         return text.ToString();
     }
 
@@ -162,13 +220,16 @@ public readonly record struct MemoryOptions(
         (PackSpikes != o.PackSpikes ? 1 : 0)
         + (StateDType != o.StateDType ? 1 : 0)
         + (FuseBnNeuron != o.FuseBnNeuron ? 1 : 0)
-        + (RecomputeConvBn != o.RecomputeConvBn ? 1 : 0);
+        + (RecomputeConvBn != o.RecomputeConvBn ? 1 : 0)
+        + (RecomputeStages != o.RecomputeStages ? 1 : 0)
+        + (SegmentBlocks != o.SegmentBlocks ? 1 : 0);
 
     /// <summary>
     /// Applies these options to the tree under <paramref name="root"/>, the one place where a
     /// layout takes effect: every conv's <see cref="Conv2d.PackBinaryInput"/>, every fused neuron's
-    /// <see cref="FusedNeuronNode.StateDType"/>, and the fusion plan of every chain
-    /// (<see cref="ModuleChain.Plan"/>).
+    /// <see cref="FusedNeuronNode.StateDType"/>, the fusion plan of every chain
+    /// (<see cref="ModuleChain.Plan"/>), and the recomputed segments of the stages
+    /// (<see cref="Stages"/>: the first <see cref="RecomputeStages"/> of them).
     /// </summary>
     public void ApplyTo(Module root)
     {
@@ -192,6 +253,46 @@ public readonly record struct MemoryOptions(
         }
         foreach (var (_, chain) in root.Chains())
             chain.Plan(this);
+        var stages = Stages(root);
+        for (var i = 0; i < stages.Count; i++)
+        {
+            var (stage, kind) = stages[i];
+            var blocks = i < RecomputeStages ? SegmentBlocksFor(kind) : 0;
+            switch (stage)
+            {
+                case DaStage da:
+                    (da.SegmentBlocks, da.PackSegmentInput) = (blocks, PackSpikes);
+                    break;
+                case Sequential seq:
+                    (seq.SegmentSteps, seq.PackSegmentInput) = (blocks, PackSpikes);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The stages of residual blocks under <paramref name="root"/> in forward order (a
+    /// <see cref="DaStage"/>, or a <see cref="Sequential"/> of <see cref="ResidualBlock"/>s only),
+    /// each with the kind of its first block: where recomputation cuts segments.
+    /// </summary>
+    public static IReadOnlyList<(Layer Stage, BlockKind Kind)> Stages(Module root)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        var stages = new List<(Layer, BlockKind)>();
+        foreach (var (_, m) in root.NamedModules())
+        {
+            switch (m)
+            {
+                case DaStage da:
+                    stages.Add((da, da.Blocks[0].Kind));
+                    break;
+                case Sequential seq
+                    when seq.Modules.Count > 0 && seq.Modules.All(b => b is ResidualBlock):
+                    stages.Add((seq, ((ResidualBlock)seq.Modules[0]).Kind));
+                    break;
+            }
+        }
+        return stages;
     }
 }
 

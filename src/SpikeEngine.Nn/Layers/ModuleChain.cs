@@ -99,12 +99,24 @@ public sealed class ModuleChain
         && _modules[i + 1] is FusedNeuronNode { StepMode: StepMode.Multi };
 
     /// <summary>Runs the chain from <paramref name="x"/> (never disposed; an empty chain returns a view of it).</summary>
-    public Tensor Forward(Tensor x)
+    public Tensor Forward(Tensor x) => ForwardSteps(x, 0, _steps.Length);
+
+    /// <summary>
+    /// Runs the steps <paramref name="from"/> (inclusive) to <paramref name="to"/> (exclusive) of
+    /// the plan from <paramref name="x"/> (never disposed; no step returns a view of it).
+    /// </summary>
+    public Tensor ForwardSteps(Tensor x, int from, int to)
     {
         ArgumentNullException.ThrowIfNull(x);
+        if (from < 0 || to > _steps.Length || from > to)
+            throw new ArgumentException(
+                $"ModuleChain: steps [{from}, {to}) outside the plan's {_steps.Length} steps",
+                nameof(from)
+            );
         var y = x;
-        foreach (var step in _steps)
+        for (var k = from; k < to; k++)
         {
+            var step = _steps[k];
             var next = Run(step, y);
             if (!ReferenceEquals(y, x))
                 y.Dispose();
@@ -149,12 +161,47 @@ public sealed class ModuleChain
         return y;
     }
 
-    /// <summary>Shape-only twin of <see cref="Forward"/> (fusion does not change shapes).</summary>
-    public int[] InferShape(int[] shape, ShapeTrace trace)
+    /// <summary>
+    /// Shape-only twin of <see cref="Forward"/> (fusion does not change shapes; a layout walk,
+    /// <see cref="ShapeTrace.Layout"/>, records what each fused step keeps).
+    /// </summary>
+    public int[] InferShape(int[] shape, ShapeTrace trace) =>
+        InferSteps(shape, trace, 0, _steps.Length);
+
+    /// <summary>Shape-only twin of <see cref="ForwardSteps"/>.</summary>
+    public int[] InferSteps(int[] shape, ShapeTrace trace, int from, int to)
     {
+        ArgumentNullException.ThrowIfNull(trace);
         var s = shape;
-        foreach (var m in _modules)
-            s = m.InferShape(s, trace);
+        for (var k = from; k < to; k++)
+        {
+            var step = _steps[k];
+            var first = _modules[step.Start];
+            if (trace.Layout is null || step.Fusion == Fusion.None)
+            {
+                for (var i = step.Start; i < step.Start + step.Count; i++)
+                    s = _modules[i].InferShape(s, trace);
+                continue;
+            }
+            if (step.Fusion == Fusion.ConvBn)
+            {
+                // conv_bn keeps the conv input (bit-packed when spikes) and BN's statistics.
+                var bn = (BatchNorm2d)_modules[step.Start + 1];
+                var scratch = trace.Discarding();
+                var y = bn.InferShape(first.InferShape(s, scratch), scratch);
+                trace.Kept(s, packable: true);
+                trace.BatchStatistics(bn.Channels);
+                s = y;
+            }
+            else
+            {
+                // bn_neuron_scan keeps the neuron's H and BN's statistics.
+                var bn = (BatchNorm2d)first;
+                var y = bn.InferShape(s, trace.Discarding());
+                trace.BatchStatistics(bn.Channels);
+                s = _modules[step.Start + 1].InferShape(y, trace);
+            }
+        }
         return s;
     }
 

@@ -37,12 +37,61 @@ public sealed class Sequential : Layer
         return this;
     }
 
+    /// <summary>
+    /// Steps of the plan per recomputed segment (<see cref="Recompute"/>); 0 (the default) runs
+    /// the chain without recomputation. Set by <see cref="MemoryOptions.ApplyTo"/> on the stages
+    /// of a model.
+    /// </summary>
+    public int SegmentSteps { get; set; }
+
+    /// <summary>A recomputed segment keeps its input bit-packed when it is spikes.</summary>
+    public bool PackSegmentInput { get; set; }
+
     public override Tensor Forward(Tensor x)
     {
         ArgumentNullException.ThrowIfNull(x);
-        return _chain.Forward(x);
+        if (SegmentSteps <= 0)
+            return _chain.Forward(x);
+        var steps = _chain.Steps;
+        var y = x;
+        for (var from = 0; from < steps.Count; from += SegmentSteps)
+        {
+            var (a, b) = (from, Math.Min(steps.Count, from + SegmentSteps));
+            var modules = _modules.GetRange(
+                steps[a].Start,
+                steps[b - 1].Start + steps[b - 1].Count - steps[a].Start
+            );
+            var next = Recompute.Segment(
+                modules,
+                s => _chain.ForwardSteps(s, a, b),
+                y,
+                PackSegmentInput
+            );
+            if (!ReferenceEquals(y, x))
+                y.Dispose();
+            y = next;
+        }
+        return ReferenceEquals(y, x) ? x.Reshape(x.Shape.ToArray()) : y;
     }
 
-    public override int[] InferShape(int[] shape, ShapeTrace trace) =>
-        _chain.InferShape(shape, trace);
+    public override int[] InferShape(int[] shape, ShapeTrace trace)
+    {
+        ArgumentNullException.ThrowIfNull(trace);
+        if (SegmentSteps <= 0 || trace.Layout is null)
+            return _chain.InferShape(shape, trace);
+        var s = shape;
+        var steps = _chain.Steps.Count;
+        for (var from = 0; from < steps; from += SegmentSteps)
+        {
+            // A recomputed segment keeps its input only.
+            trace.Kept(s, packable: PackSegmentInput);
+            s = _chain.InferSteps(
+                s,
+                trace.Discarding(),
+                from,
+                Math.Min(steps, from + SegmentSteps)
+            );
+        }
+        return s;
+    }
 }

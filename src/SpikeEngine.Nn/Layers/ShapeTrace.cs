@@ -12,8 +12,73 @@ namespace SpikeEngine.Nn;
 /// keeps both operands; dropout keeps its mask; additions, average pooling and reshapes keep
 /// nothing.
 /// </remarks>
+/// <remarks>
+/// With a layout (<see cref="ShapeTrace(MemoryOptions)"/>) the walk instead predicts, byte for
+/// byte, what a training step in that layout keeps (<see cref="Nn.MemoryOptions"/>, docs/memory.md):
+/// walk the real <c>[T, N, C, H, W]</c> shape. Each shape array then stands for one tensor value
+/// (views share it, every op returns a new array), so a float32 tensor kept by two ops counts once
+/// (the ledger of the measured report counts each storage once), spikes (a neuron's output) are kept
+/// bit-packed by convs and recomputed segments, each BN keeps its per-channel mean and inverse
+/// standard deviation, and the fusion plan of every chain (<see cref="ModuleChain.Steps"/>) decides
+/// which inputs are kept at all. The prediction assumes every fused BN → neuron pair takes its fused
+/// path (|γ| ≥ <see cref="BnNeuronOps.GammaMin"/>: true unless the residual BNs start at zero).
+/// </remarks>
 public sealed class ShapeTrace
 {
+    private readonly HashSet<int[]> _binary = new(ReferenceEqualityComparer.Instance);
+    private readonly HashSet<int[]> _keptFloat = new(ReferenceEqualityComparer.Instance);
+    private readonly ShapeTrace? _parent;
+
+    /// <summary>The legacy float32 walk (see the summary).</summary>
+    public ShapeTrace() { }
+
+    /// <summary>A walk that predicts the bytes kept in <paramref name="layout"/> (see the remarks).</summary>
+    public ShapeTrace(MemoryOptions layout) => Layout = layout;
+
+    // A walk whose bytes are dropped (the inside of a fused step or a recomputed segment) but whose
+    // neurons and spike marks count in the parent's.
+    private ShapeTrace(ShapeTrace parent)
+    {
+        _parent = parent;
+        Layout = parent.Layout;
+        _binary = parent._binary;
+    }
+
+    /// <summary>The layout predicted; null for the legacy float32 accounting.</summary>
+    public MemoryOptions? Layout { get; }
+
+    /// <summary>A walk that shares this one's neuron counts and spike marks but drops the bytes it records.</summary>
+    public ShapeTrace Discarding() => new(this);
+
+    /// <summary>True when <paramref name="value"/> (a shape array standing for a tensor) holds spikes.</summary>
+    public bool IsBinary(int[] value) => _binary.Contains(value);
+
+    /// <summary>
+    /// Records <paramref name="value"/> kept for backward by an op: bit-packed (one bit per element,
+    /// rounded up to bytes, each time) when <paramref name="packable"/>, the layout packs spikes and
+    /// the value holds spikes; otherwise float32, counted once per value. Legacy walk: 4 B per element.
+    /// </summary>
+    public void Kept(int[] value, bool packable = false)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        if (Layout is not { } layout)
+        {
+            Saved(4 * Numel(value));
+            return;
+        }
+        if (packable && layout.PackSpikes && IsBinary(value))
+            Saved((Numel(value) + 7) / 8);
+        else if (_keptFloat.Add(value))
+            Saved(4 * Numel(value));
+    }
+
+    /// <summary>Records a BN's per-channel mean and inverse standard deviation (layout walk only).</summary>
+    public void BatchStatistics(int channels)
+    {
+        if (Layout is not null)
+            Saved(8L * channels);
+    }
+
     /// <summary>Elements that entered spiking neurons.</summary>
     public long NeuronElements { get; private set; }
 
@@ -23,15 +88,33 @@ public sealed class ShapeTrace
     /// <summary>Bytes kept for backward by the ops walked.</summary>
     public long SavedBytes { get; private set; }
 
-    /// <summary>Records a neuron over <paramref name="shape"/>; returns the shape (neurons keep it).</summary>
+    /// <summary>
+    /// Records a neuron over <paramref name="shape"/> and returns its output's shape: the same array
+    /// in the legacy walk, a new one marked as spikes in a layout walk.
+    /// </summary>
     public int[] Neuron(NeuronNode neuron, int[] shape)
     {
         ArgumentNullException.ThrowIfNull(neuron);
+        ArgumentNullException.ThrowIfNull(shape);
         var n = Numel(shape);
+        CountNeuron(n);
+        if (Layout is null)
+        {
+            SavedBytes += 4 * n;
+            return shape;
+        }
+        var state = neuron is FusedNeuronNode f ? f.StateDType : DType.Float32;
+        Saved(state.ByteCount(n));
+        var spikes = (int[])shape.Clone();
+        _binary.Add(spikes);
+        return spikes;
+    }
+
+    private void CountNeuron(long n)
+    {
         NeuronElements += n;
         NeuronLayers++;
-        SavedBytes += 4 * n;
-        return shape;
+        _parent?.CountNeuron(n);
     }
 
     /// <summary>Records <paramref name="bytes"/> kept for backward.</summary>

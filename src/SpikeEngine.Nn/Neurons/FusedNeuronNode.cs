@@ -137,6 +137,7 @@ public abstract class FusedNeuronNode : NeuronNode
             );
         using var owner = GraphRecorder.Enter(this);
         var inner = x.Shape[3] * x.Shape[4];
+        var (runningMean, runningVar) = Recompute.RunningStats(bn);
         return Run(
             x,
             (x2, v0) =>
@@ -147,8 +148,8 @@ public abstract class FusedNeuronNode : NeuronNode
                     inner,
                     bn.Weight,
                     bn.Bias,
-                    bn.RunningMean,
-                    bn.RunningVar,
+                    runningMean,
+                    runningVar,
                     bn.Momentum,
                     bn.Eps,
                     v0,
@@ -210,6 +211,19 @@ public abstract class FusedNeuronNode : NeuronNode
         if (_v is null)
             return;
         ReplaceV(TensorScope.Unscoped(_v.Detach()), owned: true);
+    }
+
+    /// <summary>
+    /// Puts <paramref name="v"/> in place as the state without disposing the current one, which is
+    /// returned with whether this neuron owned it (a recomputed segment's replay, see
+    /// <see cref="Recompute"/>).
+    /// </summary>
+    internal (Tensor? V, bool Owned) ExchangeState(Tensor? v, bool owned)
+    {
+        var old = (_v, _ownsV);
+        _v = v;
+        _ownsV = owned && v is not null;
+        return old;
     }
 
     private void ReplaceV(Tensor? value, bool owned)

@@ -126,7 +126,7 @@ public class ModuleChainTests
     }
 
     [Theory]
-    [InlineData("tiny", "expected lean or standard", "'tiny'")]
+    [InlineData("tiny", "expected standard, lean or min", "'tiny'")]
     [InlineData("lean,size=3", "unknown key 'size'", "lean,size=3")]
     [InlineData("lean,state=int8", "state must be fp32, bf16 or fp16", "'int8'")]
     [InlineData("standard,pack_spikes=maybe", "pack_spikes must be true or false", "'maybe'")]

@@ -1,0 +1,337 @@
+namespace SpikeEngine.Nn;
+
+/// <summary>
+/// Recomputation (gradient checkpointing) of a segment of modules with exact gradients: the
+/// forward pass runs the segment without recording and keeps only its input (bit-packed when it is
+/// spikes and the layout packs spikes, float32 otherwise); backward replays the segment's forward
+/// with recording on and back-propagates through the replay. The replay sees what the first pass
+/// saw, so it computes bit for bit the same tensors: every <see cref="Dropout"/> reuses the call
+/// index (hence the mask) it drew, every fused neuron starts from the membrane state it had at the
+/// segment's entry, and every <see cref="BatchNorm2d"/> normalises with the batch statistics of
+/// the same input (recomputed by the same deterministic kernel) while its running statistics,
+/// already updated by the first pass, are left alone (the replay updates scratch copies). The
+/// gradients therefore equal those of the same layout without recomputation, bit for bit
+/// (docs/memory.md, "min").
+/// </summary>
+public static class Recompute
+{
+    [ThreadStatic]
+    private static Context? t_context;
+
+    /// <summary>True while a segment's first pass or its replay runs on this thread.</summary>
+    public static bool IsActive => t_context is not null;
+
+    /// <summary>
+    /// Runs <paramref name="forward"/> over <paramref name="x"/> as a recomputed segment made of
+    /// <paramref name="modules"/> (every parameter, neuron, dropout and BN the forward uses must be
+    /// in their trees). Outside training, with recording off, or inside another segment it is a
+    /// plain call of <paramref name="forward"/>.
+    /// </summary>
+    public static Tensor Segment(
+        IReadOnlyList<Module> modules,
+        Func<Tensor, Tensor> forward,
+        Tensor x,
+        bool packSpikes
+    )
+    {
+        ArgumentNullException.ThrowIfNull(modules);
+        ArgumentNullException.ThrowIfNull(forward);
+        ArgumentNullException.ThrowIfNull(x);
+        var tree = modules.SelectMany(m => m.NamedModules()).Select(m => m.Module).ToList();
+        var parameters = modules.SelectMany(m => m.Parameters()).ToList();
+        if (
+            t_context is not null
+            || !GradMode.IsEnabled
+            || !tree.All(m => m.IsTraining)
+            || !(x.RequiresGrad || parameters.Any(p => p.RequiresGrad))
+        )
+            return forward(x);
+        var context = new Context(tree);
+        Tensor y;
+        t_context = context;
+        try
+        {
+            using (GradMode.NoGrad())
+                y = forward(x);
+        }
+        catch
+        {
+            context.Dispose();
+            throw;
+        }
+        finally
+        {
+            t_context = null;
+        }
+        var binary = y.IsBinary;
+        // The memory report names the segment by its first module (a stage's first block).
+        using var owner = GraphRecorder.Enter(modules.Count > 0 ? modules[0] : context);
+        Autograd.Record(
+            y,
+            new SegmentNode(x, packSpikes && x.IsBinary, forward, context, parameters)
+        );
+        y.IsBinary = binary;
+        return y;
+    }
+
+    /// <summary>
+    /// The dropout call index to use: the next one of <paramref name="counter"/> outside a replay
+    /// (remembered by a segment's first pass), the remembered one during a replay.
+    /// </summary>
+    internal static ulong DropoutCall(Dropout dropout, ref ulong counter)
+    {
+        var c = t_context;
+        if (c is null)
+            return counter++;
+        if (c.Replaying)
+            return c.Recall(dropout);
+        var k = counter++;
+        c.Remember(dropout, k);
+        return k;
+    }
+
+    /// <summary>
+    /// The running statistics <paramref name="bn"/> updates in this pass: its own, or scratch
+    /// copies during a replay (the first pass already updated the real ones once).
+    /// </summary>
+    internal static (Tensor Mean, Tensor Var) RunningStats(BatchNorm2d bn)
+    {
+        var c = t_context;
+        if (c is null || !c.Replaying)
+            return (bn.RunningMean, bn.RunningVar);
+        return c.Scratch(bn);
+    }
+
+    /// <summary>What a segment's first pass remembers for its replay.</summary>
+    private sealed class Context : IDisposable
+    {
+        private readonly Dictionary<Module, List<ulong>> _calls = new(
+            ReferenceEqualityComparer.Instance
+        );
+        private readonly Dictionary<Module, int> _cursor = new(ReferenceEqualityComparer.Instance);
+        private readonly List<(FusedNeuronNode Neuron, Tensor? V)> _entryStates = [];
+        private readonly List<Tensor> _scratch = [];
+
+        public Context(IReadOnlyList<Module> tree)
+        {
+            foreach (var m in tree)
+            {
+                switch (m)
+                {
+                    case BatchNorm2d { Sync: not null }:
+                        throw new NotSupportedException(
+                            $"Recompute: BatchNorm2d({((BatchNorm2d)m).Channels}) synchronises its statistics across processes; a recomputed segment cannot replay that exchange (use the lean layout with synchronised BN)"
+                        );
+                    case FusedNeuronNode n:
+                        if (n.V is { RequiresGrad: true })
+                            throw new NotSupportedException(
+                                $"Recompute: a {n.GetType().Name} enters a recomputed segment with a membrane state that carries a graph ({n.V.Describe()}); reset the state between batches (ResetState) or use the lean layout"
+                            );
+                        _entryStates.Add(
+                            (n, n.V is null ? null : TensorScope.Unscoped(n.V.ToDType(n.V.DType)))
+                        );
+                        break;
+                    case NeuronNode { V: not null } other:
+                        throw new NotSupportedException(
+                            $"Recompute: {other.GetType().Name} carries a membrane state into a recomputed segment and cannot restore it for the replay"
+                        );
+                }
+            }
+        }
+
+        public bool Replaying { get; private set; }
+
+        public void Remember(Module m, ulong value)
+        {
+            if (!_calls.TryGetValue(m, out var list))
+                _calls[m] = list = [];
+            list.Add(value);
+        }
+
+        public ulong Recall(Module m)
+        {
+            var i = _cursor.GetValueOrDefault(m);
+            if (!_calls.TryGetValue(m, out var list) || i >= list.Count)
+                throw new InvalidOperationException(
+                    $"Recompute: the replay called {m.GetType().Name} more often than the first pass ({i + 1} > {list?.Count ?? 0})"
+                );
+            _cursor[m] = i + 1;
+            return list[i];
+        }
+
+        public (Tensor Mean, Tensor Var) Scratch(BatchNorm2d bn)
+        {
+            var mean = TensorScope.Unscoped(bn.RunningMean.ToDType(DType.Float32));
+            var var = TensorScope.Unscoped(bn.RunningVar.ToDType(DType.Float32));
+            _scratch.Add(mean);
+            _scratch.Add(var);
+            return (mean, var);
+        }
+
+        /// <summary>
+        /// Runs <paramref name="forward"/> as the replay: neurons start from their entry state (the
+        /// rest state when <paramref name="entryStates"/> is false; their state after the first
+        /// pass is put back afterwards), dropouts reuse their calls.
+        /// </summary>
+        public Tensor Replay(Func<Tensor, Tensor> forward, Tensor x, bool entryStates = true)
+        {
+            var after = new List<(Tensor? V, bool Owned)>();
+            foreach (var (n, v) in _entryStates)
+                after.Add(n.ExchangeState(entryStates ? v?.ToDType(v.DType) : null, owned: true));
+            _cursor.Clear();
+            Replaying = true;
+            var outer = t_context;
+            t_context = this;
+            try
+            {
+                return forward(x);
+            }
+            finally
+            {
+                t_context = outer;
+                Replaying = false;
+                for (var i = 0; i < _entryStates.Count; i++)
+                {
+                    var (v, owned) = _entryStates[i]
+                        .Neuron.ExchangeState(after[i].V, after[i].Owned);
+                    if (owned)
+                        v?.Dispose();
+                }
+                foreach (var t in _scratch)
+                    t.Dispose();
+                _scratch.Clear();
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var (_, v) in _entryStates)
+                v?.Dispose();
+            _entryStates.Clear();
+            foreach (var t in _scratch)
+                t.Dispose();
+            _scratch.Clear();
+        }
+    }
+
+    /// <summary>The recorded segment: keeps its input; backward replays the forward pass.</summary>
+    private sealed class SegmentNode : Node
+    {
+        private readonly Tensor _x; // the segment input, float32 or bit-packed
+        private readonly bool _binary;
+        private readonly Func<Tensor, Tensor> _forward;
+        private readonly Context _context;
+        private readonly IReadOnlyList<Tensor> _parameters;
+        private long? _genericBytes;
+
+        public SegmentNode(
+            Tensor x,
+            bool pack,
+            Func<Tensor, Tensor> forward,
+            Context context,
+            IReadOnlyList<Tensor> parameters
+        )
+            : base("recompute", x)
+        {
+            _parameters = parameters;
+            _binary = x.IsBinary;
+            if (pack)
+            {
+                using var bits = x.ToDType(DType.Bit);
+                _x = Save(bits);
+            }
+            else
+                _x = Save(x);
+            _forward = forward;
+            _context = context;
+        }
+
+        /// <summary>
+        /// Generic: what the generic layout keeps for the segment's ops, measured on a replay of two
+        /// (time step, sample) pairs (every op of a segment keeps bytes proportional to T·N) scaled
+        /// to the input's T·N.
+        /// </summary>
+        protected internal override long GenericBytesIn(StorageLedger ledger)
+        {
+            if (_genericBytes is { } known)
+                return known;
+            using var x = Restore();
+            if (x.Rank != 5)
+                throw new NotSupportedException(
+                    $"Recompute: the generic bytes of a segment need multi-step [T, N, C, H, W] input, got {x.Describe()}"
+                );
+            // Two (step, sample) pairs when there are two, so BN sees more than one value per
+            // channel even at 1×1: the first two samples of step 0, or two steps of one sample.
+            var (t, n) = (x.Shape[0], x.Shape[1]);
+            var (t1, n1) = n >= 2 ? (1, 2) : (Math.Min(t, 2), 1);
+            var per = (int)(x.Numel / ((long)t * n));
+            var all = x.ToArray();
+            var part = new float[t1 * n1 * per];
+            for (var i = 0; i < t1; i++)
+                Array.Copy(all, (long)i * n * per, part, (long)i * n1 * per, (long)n1 * per);
+            var one = TensorScope.Unscoped(
+                Tensor.FromArray(
+                    part,
+                    [t1, n1, x.Shape[2], x.Shape[3], x.Shape[4]],
+                    device: x.Device
+                )
+            );
+            one.IsBinary = _binary;
+            using (one)
+            using (GradMode.Enable())
+            using (var recorder = GraphRecorder.Start())
+            {
+                one.RequiresGrad = true;
+                using var y = _context.Replay(_forward, one, entryStates: false);
+                var inner = new StorageLedger(_parameters);
+                long bytes = 0;
+                foreach (var node in recorder.Nodes)
+                    bytes += node.GenericBytesIn(inner);
+                foreach (var node in recorder.Nodes)
+                    node.Release();
+                _genericBytes = bytes * t * n / (t1 * n1);
+            }
+            return _genericBytes.Value;
+        }
+
+        private Tensor Restore()
+        {
+            var x = _x.DType == DType.Bit ? _x.ToDType(DType.Float32) : _x.Alias();
+            x.IsBinary = _binary;
+            return x;
+        }
+
+        protected internal override Tensor?[] Backward(Tensor?[] gradOutputs)
+        {
+            var gy = gradOutputs[0];
+            if (gy is null)
+                return [null];
+            using var x = Restore();
+            x.RequiresGrad = Inputs[0]!.RequiresGrad;
+            try
+            {
+                Node? root;
+                int index;
+                using (GradMode.Enable())
+                using (var y = _context.Replay(_forward, x))
+                {
+                    if (y.Shape != gy.Shape)
+                        throw new InvalidOperationException(
+                            $"Recompute: the replay gave {y.Describe()}, the first pass {gy.Shape}"
+                        );
+                    (root, index) = (y.GradFn, y.OutputIndex);
+                }
+                // The replayed output is not needed by its backward: it is freed first.
+                if (root is not null)
+                    Tensor.BackwardFrom(root, index, gy);
+                var gx = x.Grad;
+                x.Grad = null;
+                return [gx];
+            }
+            finally
+            {
+                _context.Dispose();
+            }
+        }
+    }
+}
