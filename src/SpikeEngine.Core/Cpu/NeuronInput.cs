@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 
@@ -43,6 +44,12 @@ public sealed partial class CpuBackend
         var dtype = h.DType;
         var storage = ((CpuStorage)h.Storage).Data;
         var ho = (int)h.Offset;
+        var hasReset = sp.VReset.HasValue;
+        var vr = sp.VReset ?? 0f;
+        var vth = sp.VThreshold;
+        var rest = sp.Rest;
+        var kind = sp.Kind;
+        var decay = sp.DecayInput;
         Par.For(
             m,
             NeuronInputChunk,
@@ -53,47 +60,53 @@ public sealed partial class CpuBackend
                 float[] hCur = pool.Rent(len),
                     dCur = pool.Rent(len),
                     hPrev = pool.Rent(len),
-                    dPrev = pool.Rent(len);
+                    dPrev = pool.Rent(len),
+                    vBuf = pool.Rent(len);
                 for (var tt = 0; tt < t; tt++)
                 {
                     var row = (long)tt * m + s;
-                    LoadState(storage, dtype, ho + (int)row, len, sp.VThreshold, hCur, dCur);
-                    var inPos = (int)(row % inner);
-                    var c = (int)(row / inner % channels);
-                    for (var i = 0; i < len; i++)
+                    LoadState(storage, dtype, ho + (int)row, len, vth, hCur, dCur);
+                    var v = vBuf.AsSpan(0, len);
+                    if (tt == 0)
                     {
-                        float v;
-                        if (tt == 0)
-                            v = v0a is null ? sp.Rest : v0a[s + i];
+                        if (v0a is null)
+                            v.Fill(rest);
+                        else
+                            v0a.AsSpan((int)s, len).CopyTo(v);
+                    }
+                    else
+                        ResetRow(hPrev.AsSpan(0, len), dPrev.AsSpan(0, len), hasReset, vr, vth, v);
+                    // X = H - V, then the charge equation solved for X (as ReconstructInput).
+                    var x = new Span<float>(ya, yo + (int)row, len);
+                    TensorPrimitives.Subtract(hCur.AsSpan(0, len), v, x);
+                    if (kind != NeuronKind.If)
+                    {
+                        if (decay)
+                        {
+                            TensorPrimitives.Multiply(x, 1f / k, x);
+                            TensorPrimitives.Add(x, v, x);
+                            TensorPrimitives.Add(x, -rest, x);
+                        }
                         else
                         {
-                            var hp = hPrev[i];
-                            var spike = dPrev[i] >= 0f;
-                            // V = H + S (v_reset - H), or H - v_th S
-                            var r = sp.VReset is { } vr ? vr - hp : -sp.VThreshold;
-                            v = hp + (spike ? r : 0f * r);
-                        }
-                        var x = hCur[i] - v;
-                        if (sp.Kind != NeuronKind.If)
-                        {
-                            if (sp.DecayInput)
-                                x = x * (1f / k) + v + -sp.Rest;
+                            TensorPrimitives.Add(v, -rest, v);
+                            if (k == 1f)
+                                TensorPrimitives.Add(x, v, x);
                             else
-                            {
-                                var leak = v + -sp.Rest;
-                                x = k == 1f ? x + leak : leak * k + x;
-                            }
+                                TensorPrimitives.MultiplyAdd(v, k, x, x);
                         }
-                        var o = x * sc[c];
+                    }
+                    // BN's inverse map, one run of equal channel at a time.
+                    for (var i = 0; i < len; )
+                    {
+                        var g = row + i;
+                        var c = (int)(g / inner % channels);
+                        var run = (int)Math.Min(len - i, inner - g % inner);
+                        var seg = x.Slice(i, run);
+                        TensorPrimitives.Multiply(seg, sc[c], seg);
                         if (sh[c] != 0f)
-                            o += sh[c];
-                        ya[yo + (int)row + i] = o;
-                        if (++inPos == inner)
-                        {
-                            inPos = 0;
-                            if (++c == channels)
-                                c = 0;
-                        }
+                            TensorPrimitives.Add(seg, sh[c], seg);
+                        i += run;
                     }
                     (hCur, hPrev) = (hPrev, hCur);
                     (dCur, dPrev) = (dPrev, dCur);
@@ -102,8 +115,38 @@ public sealed partial class CpuBackend
                 pool.Return(dCur);
                 pool.Return(hPrev);
                 pool.Return(dPrev);
+                pool.Return(vBuf);
             }
         );
+    }
+
+    // V_{t-1} = H + S·(v_reset - H) (hard) or H + S·(-v_th) (soft), S = [d >= 0], with the
+    // composite's roundings (S·r is r or 0·r).
+    private static void ResetRow(
+        ReadOnlySpan<float> hp,
+        ReadOnlySpan<float> dp,
+        bool hard,
+        float vr,
+        float vth,
+        Span<float> v
+    )
+    {
+        var w = Vector<float>.Count;
+        var i = 0;
+        var vrV = new Vector<float>(vr);
+        var soft = new Vector<float>(-vth);
+        for (; i <= v.Length - w; i += w)
+        {
+            var h = new Vector<float>(hp[i..]);
+            var r = hard ? vrV - h : soft;
+            var spike = Vector.GreaterThanOrEqual(new Vector<float>(dp[i..]), Vector<float>.Zero);
+            (h + Vector.ConditionalSelect(spike, r, Vector<float>.Zero * r)).CopyTo(v[i..]);
+        }
+        for (; i < v.Length; i++)
+        {
+            var r = hard ? vr - hp[i] : -vth;
+            v[i] = hp[i] + (dp[i] >= 0f ? r : 0f * r);
+        }
     }
 
     // H and d = H - v_th of one row segment: a float32 h holds H; a 16-bit h holds H - v_th.
