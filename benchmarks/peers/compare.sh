@@ -92,7 +92,9 @@ export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 echo "compare.sh: OMP_WAIT_POLICY=$OMP_WAIT_POLICY for both runs"
 peer_env=()
 if [[ $tcmalloc -eq 1 ]]; then
-    lib="$(ldconfig -p | awk '/libtcmalloc_minimal\.so\.4 /{print $NF; exit}')"
+    # awk reads to the end: exiting early could kill ldconfig with SIGPIPE, which pipefail and
+    # set -e turn into a silent exit of this script.
+    lib="$(ldconfig -p | awk '/libtcmalloc_minimal\.so\.4 / && !found {print $NF; found = 1}')"
     if [[ -n "$lib" ]]; then
         peer_env=(LD_PRELOAD="$lib")
         echo "compare.sh: peer runs with LD_PRELOAD=$lib"
