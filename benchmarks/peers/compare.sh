@@ -6,7 +6,12 @@
 #
 #   benchmarks/peers/compare.sh [--steps S] [--warmup W] [--models "sew-resnet18 danet-pre-resnet18"]
 #                               [--batch 32] [--T 4] [--no-build] [--peer-only] [--ours-only]
-#                               [--peer-arg ARG]... [--no-tcmalloc]
+#                               [--peer-arg ARG]... [--no-tcmalloc] [--sparse "default off"]
+#
+# Each model's peer runs once; ours runs once per --sparse mode: "default" (the event-driven
+# convolution chosen by measurement), "off" (dense convolutions only), or any other value of
+# SPIKEENGINE_SPARSE_CONV. The summary gives each run's images/s, process CPU ms per step and peak
+# RSS, and each of ours against the peer by images/s and by CPU time (peer CPU / ours).
 #
 # The peer runs with as many libtorch threads as cores and, where Debian's
 # libtcmalloc-minimal4 is installed, with tcmalloc preloaded (libtorch's own recommendation for
@@ -26,6 +31,7 @@ warmup=1
 batch=32
 timesteps=4
 models="sew-resnet18 danet-pre-resnet18"
+sparse_modes="default off"
 build=1
 tcmalloc=1
 run_peer=1
@@ -38,12 +44,13 @@ while [[ $# -gt 0 ]]; do
     --batch) batch="$2"; shift 2 ;;
     --T) timesteps="$2"; shift 2 ;;
     --models) models="$2"; shift 2 ;;
+    --sparse) sparse_modes="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
     --peer-only) run_ours=0; shift ;;
     --ours-only) run_peer=0; shift ;;
     --peer-arg) peer_extra+=("$2"); shift 2 ;;
     --no-tcmalloc) tcmalloc=0; shift ;;
-    -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -85,7 +92,9 @@ export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 echo "compare.sh: OMP_WAIT_POLICY=$OMP_WAIT_POLICY for both runs"
 peer_env=()
 if [[ $tcmalloc -eq 1 ]]; then
-    lib="$(ldconfig -p | awk '/libtcmalloc_minimal\.so\.4 /{print $NF; exit}')"
+    # awk reads to the end: exiting early could kill ldconfig with SIGPIPE, which pipefail and
+    # set -e turn into a silent exit of this script.
+    lib="$(ldconfig -p | awk '/libtcmalloc_minimal\.so\.4 / && !found {print $NF; found = 1}')"
     if [[ -n "$lib" ]]; then
         peer_env=(LD_PRELOAD="$lib")
         echo "compare.sh: peer runs with LD_PRELOAD=$lib"
@@ -98,11 +107,10 @@ field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.ar
 
 echo "compare.sh: $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 summary=()
+mib() { python3 -c "print(round($1 / 2**20))"; }
 for model in $models; do
     peer_ips=""
-    ours_ips=""
     peer_cpu=""
-    ours_cpu=""
     if [[ $run_peer -eq 1 ]]; then
         echo "== peer: TorchSharpPeer --model $model ${common[*]} --warmup $warmup ${peer_extra[*]}"
         env "${peer_env[@]}" dotnet "$peer_dll" --model "$model" "${common[@]}" --warmup "$warmup" \
@@ -110,20 +118,26 @@ for model in $models; do
         cat "$tmp/peer.json"
         peer_ips="$(field "$tmp/peer.json" images_per_s)"
         peer_cpu="$(field "$tmp/peer.json" median_cpu_ms)"
+        summary+=("$model peer: $peer_ips images/s, $peer_cpu CPU ms/step, peak RSS $(mib "$(field "$tmp/peer.json" peak_rss_bytes)") MiB")
     fi
     if [[ $run_ours -eq 1 ]]; then
-        echo "== ours: spike bench step --model $model ${common[*]} --profile"
-        "${spike_cmd[@]}" bench step --model "$model" "${common[@]}" --profile --json >"$tmp/ours.json"
-        cat "$tmp/ours.json"
-        ours_ips="$(field "$tmp/ours.json" images_per_s)"
-        ours_cpu="$(python3 -c "print(round(1000 * $(field "$tmp/ours.json" cpu_s_per_step), 1))")"
+        for mode in $sparse_modes; do
+            # "default" leaves SPIKEENGINE_SPARSE_CONV as the caller set it (unset: measured choice).
+            mode_env=()
+            [[ "$mode" != default ]] && mode_env=(SPIKEENGINE_SPARSE_CONV="$mode")
+            echo "== ours ($mode): ${mode_env[*]} spike bench step --model $model ${common[*]} --profile"
+            env "${mode_env[@]}" "${spike_cmd[@]}" bench step --model "$model" "${common[@]}" --profile --json >"$tmp/ours.json"
+            cat "$tmp/ours.json"
+            ours_ips="$(field "$tmp/ours.json" images_per_s)"
+            ours_cpu="$(python3 -c "print(round(1000 * $(field "$tmp/ours.json" cpu_s_per_step), 1))")"
+            line="$model ours ($mode): $ours_ips images/s, $ours_cpu CPU ms/step, peak RSS $(mib "$(field "$tmp/ours.json" peak_rss_bytes)") MiB"
+            if [[ -n "$peer_ips" ]]; then
+                line+="; ours/peer $(python3 -c "print(f'{$ours_ips / $peer_ips:.2f}')") by images/s"
+                line+=", $(python3 -c "print(f'{$peer_cpu / $ours_cpu:.2f}')") by CPU time"
+            fi
+            summary+=("$line")
+        done
     fi
-    line="$model: peer ${peer_ips:-n/a} images/s (${peer_cpu:-n/a} CPU ms/step), ours ${ours_ips:-n/a} images/s (${ours_cpu:-n/a} CPU ms/step)"
-    if [[ -n "$peer_ips" && -n "$ours_ips" ]]; then
-        line+=", ratio ours/peer $(python3 -c "print(f'{$ours_ips / $peer_ips:.2f}')")"
-        line+=", by CPU time $(python3 -c "print(f'{$peer_cpu / $ours_cpu:.2f}')")"
-    fi
-    summary+=("$line")
 done
 echo "== summary (T=$timesteps, batch $batch, 3x32x32, cifar stem, 10 classes, $steps steps; load average $(cut -d' ' -f1-3 /proc/loadavg))"
 printf '%s\n' "${summary[@]}"

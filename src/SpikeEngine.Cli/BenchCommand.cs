@@ -437,6 +437,8 @@ public static class BenchCommand
                                 {
                                     ["ms_per_step"] = Math.Round(p.Ms, 2),
                                     ["share"] = Math.Round(p.Share, 4),
+                                    ["cpu_ms_per_step"] = Math.Round(p.CpuMs, 2),
+                                    ["cpu_share"] = Math.Round(p.CpuShare, 4),
                                     ["calls_per_step"] = Math.Round(p.Calls, 1),
                                 }
                     );

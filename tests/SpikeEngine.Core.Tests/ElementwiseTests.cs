@@ -249,4 +249,68 @@ public class ElementwiseTests
         Assert.InRange(h[4], 1e-3f * (1 - 1f / 1024), 1e-3f * (1 + 1f / 1024));
         Assert.Equal(1, Tensor.Empty([8], dtype: DType.Bit).Storage.Bytes);
     }
+
+    // The vectorised, parallel conversions against the scalar definitions (IEEE half from
+    // System.Half, bfloat16 by rounding the top 16 bits to nearest even), over many chunks of
+    // Par.Elementwise and with the special values: ±0, ±∞, NaN, subnormals, halfway cases.
+    [Theory]
+    [InlineData(DType.Float16)]
+    [InlineData(DType.BFloat16)]
+    public void HalfConversionsMatchTheScalarDefinition(DType dtype)
+    {
+        using var scope = TensorScope.Begin();
+        const int n = 200_003;
+        var rng = new Random(5);
+        var values = new float[n];
+        for (var i = 0; i < n; i++)
+            values[i] = (float)((rng.NextDouble() - 0.5) * Math.Pow(2, rng.Next(-30, 20)));
+        float[] special =
+        [
+            0f,
+            -0f,
+            float.PositiveInfinity,
+            float.NegativeInfinity,
+            float.NaN,
+            1e-8f,
+            -6e-8f,
+            65520f,
+            1f + 1f / 2048,
+            1f + 3f / 2048,
+            1f + 1f / 256,
+            1f + 3f / 256,
+            3.4e38f,
+        ];
+        special.CopyTo(values, 0);
+        special.CopyTo(values, n - special.Length);
+        var x = Tensor.FromArray(values, [n]);
+        var packed = x.ToDType(dtype);
+        var bits = ((CpuStorage)packed.Storage).Span<ushort>();
+        var back = packed.ToDType(DType.Float32).ToArray();
+        for (var i = 0; i < n; i++)
+        {
+            var v = values[i];
+            ushort expected =
+                dtype == DType.Float16 ? BitConverter.HalfToUInt16Bits((Half)v) : ScalarBFloat16(v);
+            var expectedBack =
+                dtype == DType.Float16
+                    ? (float)BitConverter.UInt16BitsToHalf(expected)
+                    : BitConverter.UInt32BitsToSingle((uint)expected << 16);
+            if (float.IsNaN(v))
+            {
+                Assert.True(float.IsNaN(back[i]), $"{dtype}: NaN at {i} came back as {back[i]}");
+                continue;
+            }
+            Assert.True(
+                expected == bits[i],
+                $"{dtype}: element {i} = {v:R}: bits 0x{bits[i]:X4}, expected 0x{expected:X4}"
+            );
+            Assert.Equal(expectedBack, back[i]);
+        }
+    }
+
+    private static ushort ScalarBFloat16(float f)
+    {
+        var u = BitConverter.SingleToUInt32Bits(f);
+        return (ushort)((u + 0x7FFF + ((u >> 16) & 1)) >> 16);
+    }
 }

@@ -272,9 +272,12 @@ public sealed class CliTests
                 $"{kind}: {k.GetProperty("calls_per_step")} calls per step, expected at least {min}"
             );
             Assert.True(k.GetProperty("ms_per_step").GetDouble() >= 0, kind);
+            Assert.True(k.GetProperty("cpu_ms_per_step").GetDouble() >= 0, kind);
+            Assert.True(k.GetProperty("cpu_share").GetDouble() >= 0, kind);
         }
         Assert.True(profile.TryGetProperty("other", out _));
         Assert.Equal(1.0, profile.GetProperty("step").GetProperty("share").GetDouble());
+        Assert.Equal(1.0, profile.GetProperty("step").GetProperty("cpu_share").GetDouble());
     }
 
     internal static void WriteIdx(string dir, string stem, int count, int seed)

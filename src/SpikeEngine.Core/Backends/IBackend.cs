@@ -280,6 +280,37 @@ public interface IBackend
         Tensor? gw
     );
 
+    /// <summary>
+    /// The input X (T, M) of a <see cref="NeuronForward"/> scan rebuilt from its saved state h, v0
+    /// and w (the charge equation inverted, <c>V_{t-1} = reset(H_{t-1})</c>), then mapped per
+    /// channel over [T·M/(C·inner), C, inner]: y = X·scale[c] + shift[c]. The batch-norm → neuron
+    /// op's backward gets BN's input this way. The default runs the composite of elementwise
+    /// primitives; a backend may fuse it into one pass with the same arithmetic.
+    /// </summary>
+    void NeuronInputAffine(
+        in NeuronSpec spec,
+        Tensor h,
+        Tensor? v0,
+        Tensor? w,
+        Tensor scale,
+        Tensor shift,
+        int channels,
+        int inner,
+        Tensor y
+    )
+    {
+        using var x = BnNeuronOps.ReconstructInput(spec, h, v0, w);
+        ChannelAffine(
+            x,
+            scale,
+            shift,
+            (int)(x.Numel / ((long)channels * inner)),
+            channels,
+            inner,
+            y
+        );
+    }
+
     // -- optimizers and gradient reductions (over many tensors at once) ---------------------
     /// <summary>
     /// SGD (<c>torch.optim.SGD</c>) over every (parameter, gradient[, momentum buffer]):

@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace SpikeEngine.Cpu;
 
 // Bit packing of binary tensors (spikes saved for backward at 1 bit per element).
@@ -59,6 +61,18 @@ public sealed partial class CpuBackend
     private static void Pack(float[] x, long xOff, byte[] bits, long start, long end)
     {
         var i = start;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            // Eight lanes per byte: the sign bits of (x == 0), inverted.
+            for (; i + 8 <= end; i += 8)
+            {
+                var v = Vector256.Create(new ReadOnlySpan<float>(x, (int)(xOff + i), 8));
+                var zero = Vector256.ExtractMostSignificantBits(
+                    Vector256.Equals(v, Vector256<float>.Zero)
+                );
+                bits[i >> 3] = (byte)~zero;
+            }
+        }
         for (; i + 8 <= end; i += 8)
         {
             var o = xOff + i;
@@ -76,9 +90,27 @@ public sealed partial class CpuBackend
         }
     }
 
+    // The eight floats (0 or 1) of every byte value, for unpacking one byte per store.
+    private static readonly float[] s_byteFloats = BuildByteFloats();
+
+    private static float[] BuildByteFloats()
+    {
+        var t = new float[256 * 8];
+        for (var b = 0; b < 256; b++)
+        for (var k = 0; k < 8; k++)
+            t[b * 8 + k] = (b >> k) & 1;
+        return t;
+    }
+
     private static void Unpack(byte[] bits, float[] y, long yOff, long start, long end)
     {
-        for (var i = start; i < end; i++)
+        var i = start;
+        var table = s_byteFloats;
+        for (; i + 8 <= end; i += 8)
+            new ReadOnlySpan<float>(table, bits[i >> 3] * 8, 8).CopyTo(
+                new Span<float>(y, (int)(yOff + i), 8)
+            );
+        for (; i < end; i++)
             y[yOff + i] = (bits[i >> 3] >> (int)(i & 7)) & 1;
     }
 }

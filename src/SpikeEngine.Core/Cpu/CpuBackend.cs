@@ -61,16 +61,25 @@ public sealed partial class CpuBackend : IBackend
         switch (src.DType, dst.DType)
         {
             case (DType.Float32, DType.BFloat16):
-                ConvertLoop(src.Span(), dst.Span<ushort>(), Half16.ToBFloat16);
+                ConvertSplit<float, ushort>(src, dst, Half16.ToBFloat16);
                 break;
             case (DType.Float32, DType.Float16):
-                ConvertLoop(src.Span(), dst.Span<ushort>(), Half16.ToHalf);
+                ConvertSplit<float, ushort>(
+                    src,
+                    dst,
+                    (a, b) => TensorPrimitives.ConvertToHalf(a, MemoryMarshal.Cast<ushort, Half>(b))
+                );
                 break;
             case (DType.BFloat16, DType.Float32):
-                ConvertLoop(src.Span<ushort>(), dst.Span(), Half16.FromBFloat16);
+                ConvertSplit<ushort, float>(src, dst, Half16.FromBFloat16);
                 break;
             case (DType.Float16, DType.Float32):
-                ConvertLoop(src.Span<ushort>(), dst.Span(), Half16.FromHalf);
+                ConvertSplit<ushort, float>(
+                    src,
+                    dst,
+                    (a, b) =>
+                        TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<ushort, Half>(a), b)
+                );
                 break;
             case (DType.Float32, DType.Int32):
                 TensorPrimitives.ConvertTruncating<float, int>(src.Span(), dst.Span<int>());
@@ -90,6 +99,21 @@ public sealed partial class CpuBackend : IBackend
                 );
         }
     }
+
+    // A vectorised conversion between 32- and 16-bit element types, split across cores.
+    private static void ConvertSplit<TIn, TOut>(
+        Tensor src,
+        Tensor dst,
+        ConvertSpan<TIn, TOut> convert
+    )
+        where TIn : unmanaged
+        where TOut : unmanaged =>
+        Par.Elementwise(
+            src.Numel,
+            (s, n) => convert(src.Span<TIn>().Slice(s, n), dst.Span<TOut>().Slice(s, n))
+        );
+
+    private delegate void ConvertSpan<TIn, TOut>(ReadOnlySpan<TIn> src, Span<TOut> dst);
 
     private static void CopyRaw(Tensor src, Tensor dst)
     {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics.Tensors;
 
 namespace SpikeEngine.Cpu;
@@ -43,16 +44,22 @@ public sealed partial class CpuBackend
                         new ReadOnlySpan<float>(xa, xo + (i * channels + c) * inner, inner)
                     );
                 var m = s / count;
+                // Σ (x - m)² row by row: the deviations in float (the row stays in cache), their
+                // squares summed by TensorPrimitives, the rows accumulated in double.
                 double v = 0;
+                var mf = (float)m;
+                var dev = ArrayPool<float>.Shared.Rent(inner);
                 for (var i = 0; i < n; i++)
                 {
-                    var row = new ReadOnlySpan<float>(xa, xo + (i * channels + c) * inner, inner);
-                    foreach (var q in row)
-                    {
-                        var d = q - m;
-                        v += d * d;
-                    }
+                    var d = dev.AsSpan(0, inner);
+                    TensorPrimitives.Subtract(
+                        new ReadOnlySpan<float>(xa, xo + (i * channels + c) * inner, inner),
+                        mf,
+                        d
+                    );
+                    v += TensorPrimitives.SumOfSquares(d);
                 }
+                ArrayPool<float>.Shared.Return(dev);
                 var variance = v / count;
                 mu[c] = (float)m;
                 istd[c] = (float)(1.0 / Math.Sqrt(variance + eps));
@@ -137,15 +144,25 @@ public sealed partial class CpuBackend
                 var a = (float)(k);
                 var mg = (float)(dBeta / count);
                 var mx = (float)(dGamma / count * istd[c]);
-                // gx = k·(gy - mg - (x - μ)·istd·dγ/M)
+                // gx = k·(gy - mg - (x - μ)·istd·dγ/M), in vectorised passes over a row that
+                // stays in cache (gx must not alias gy).
                 for (var i = 0; i < n; i++)
                 {
                     var off = (i * channels + c) * inner;
-                    for (var j = 0; j < inner; j++)
-                    {
-                        var xhatTerm = (xa[xo + off + j] - mu[c]) * mx;
-                        oa[oo + off + j] = a * (ga[go + off + j] - mg - xhatTerm);
-                    }
+                    var o = new Span<float>(oa, oo + off, inner);
+                    TensorPrimitives.Subtract(
+                        new ReadOnlySpan<float>(xa, xo + off, inner),
+                        mu[c],
+                        o
+                    );
+                    TensorPrimitives.MultiplyAdd(
+                        o,
+                        -mx,
+                        new ReadOnlySpan<float>(ga, go + off, inner),
+                        o
+                    );
+                    TensorPrimitives.Add(o, -mg, o);
+                    TensorPrimitives.Multiply(o, a, o);
                 }
             }
         );

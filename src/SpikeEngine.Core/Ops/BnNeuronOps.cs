@@ -276,7 +276,7 @@ public static class BnNeuronOps
             be.NeuronBackward(_spec, _h, _v0, _w, gradOutputs[0], gradOutputs[1], gy, gv0, gw);
 
             // BN input from its output: x = X·scale + shift, scale = 1/(γ invStd), shift = μ - β·scale.
-            using var xr = ReconstructInput(_spec, _h, _v0, _w);
+            using var xr = Tensor.Empty(_h.Shape, device);
             using (var scale = Tensor.Empty(new Shape(_c), device))
             using (var shift = Tensor.Empty(new Shape(_c), device))
             {
@@ -284,7 +284,7 @@ public static class BnNeuronOps
                 be.Scalar(ScalarOp.Pow, scale, -1f, scale);
                 be.Binary(BinaryOp.Mul, _beta, scale, shift);
                 be.Binary(BinaryOp.Sub, _mean, shift, shift);
-                be.ChannelAffine(xr, scale, shift, _n, _c, _inner, xr);
+                be.NeuronInputAffine(_spec, _h, _v0, _w, scale, shift, _c, _inner, xr);
             }
             var gx = Tensor.Empty(_h.Shape, device);
             var gg = Tensor.Empty(new Shape(_c), device);
