@@ -311,12 +311,7 @@ public static class BenchCommand
                         ["generic_bytes"] = row.GenericBytes,
                     }),
                 };
-                stdout.WriteLine(
-                    JsonSerializer.Serialize(
-                        obj,
-                        new JsonSerializerOptions { WriteIndented = true }
-                    )
-                );
+                Spike.WriteJson(stdout, obj);
                 return Spike.Success;
             }
             stdout.WriteLine(
@@ -443,12 +438,7 @@ public static class BenchCommand
                                 }
                     );
                 }
-                stdout.WriteLine(
-                    JsonSerializer.Serialize(
-                        obj,
-                        new JsonSerializerOptions { WriteIndented = true }
-                    )
-                );
+                Spike.WriteJson(stdout, obj);
                 return Spike.Success;
             }
             stdout.WriteLine(
@@ -553,12 +543,7 @@ public static class BenchCommand
                     ["fwd_copy_ratio"] = Math.Round(res.ForwardCopyRatio, 3),
                     ["fwd_bwd_copy_ratio"] = Math.Round(res.ForwardBackwardCopyRatio, 3),
                 };
-                stdout.WriteLine(
-                    JsonSerializer.Serialize(
-                        obj,
-                        new JsonSerializerOptions { WriteIndented = true }
-                    )
-                );
+                Spike.WriteJson(stdout, obj);
                 return Spike.Success;
             }
             stdout.WriteLine(res.ToString());

@@ -104,12 +104,7 @@ public static class ModelsCommand
                     .ToList();
                 if (r.GetValue(json))
                 {
-                    stdout.WriteLine(
-                        JsonSerializer.Serialize(
-                            predicted,
-                            new JsonSerializerOptions { WriteIndented = true }
-                        )
-                    );
+                    Spike.WriteJson(stdout, predicted);
                     return Spike.Success;
                 }
                 stdout.WriteLine(
@@ -123,12 +118,7 @@ public static class ModelsCommand
             }
             if (r.GetValue(json))
             {
-                stdout.WriteLine(
-                    JsonSerializer.Serialize(
-                        rows,
-                        new JsonSerializerOptions { WriteIndented = true }
-                    )
-                );
+                Spike.WriteJson(stdout, rows);
                 return Spike.Success;
             }
             stdout.WriteLine(

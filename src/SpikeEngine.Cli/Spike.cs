@@ -113,6 +113,15 @@ public static class Spike
         return e.Message.ReplaceLineEndings(" ");
     }
 
+    private static readonly System.Text.Json.JsonSerializerOptions s_indented = new()
+    {
+        WriteIndented = true,
+    };
+
+    /// <summary>Writes <paramref name="value"/> as indented JSON (the <c>--json</c> output of a command).</summary>
+    public static void WriteJson(TextWriter stdout, object value) =>
+        stdout.WriteLine(System.Text.Json.JsonSerializer.Serialize(value, s_indented));
+
     /// <summary>Adds a validator that rejects values outside <paramref name="ok"/> with a message naming the option and value.</summary>
     public static Option<T> Check<T>(this Option<T> option, Func<T, bool> ok, string expectation)
     {
