@@ -151,17 +151,19 @@ function Invoke-GpuBundle {
     if (Test-Path $bundle) { Remove-Item -Recurse -Force $bundle }
     $trim = @('-c', 'Release', '-r', 'linux-x64', '--self-contained', 'true',
         '-p:PublishTrimmed=true', '-p:TrimMode=partial', '-p:SuppressTrimAnalysisWarnings=true', '-p:TreatWarningsAsErrors=false',
-        '-p:DebugType=none', '-p:GenerateDocumentationFile=false', '--nologo', '-v', 'quiet')
+        '-p:DebugType=none', '-p:GenerateDocumentationFile=false', '--nologo', '-v', 'quiet',
+        # Metrics and --json output serialize through reflection-based System.Text.Json, which
+        # trimming turns off by default.
+        '-p:JsonSerializerIsReflectionEnabledByDefault=true')
     # Two self-contained runtimes unpacked would pass the limit: the test runner (which needs its
     # files on disk) travels as bin.tar.gz, unpacked by run.sh; spike is one compressed file.
     Invoke-Native dotnet (@('publish', 'tests/SpikeEngine.Cuda.Tests') + $trim + @('-o', (Join-Path $bundle 'bin')))
     if (-not $IsWindows) { & chmod +x (Join-Path $bundle 'bin/SpikeEngine.Cuda.Tests') }
     Invoke-Native tar @('-czf', (Join-Path $bundle 'bin.tar.gz'), '-C', $bundle, 'bin')
     Remove-Item -Recurse -Force (Join-Path $bundle 'bin')
-    # --json prints through reflection-based System.Text.Json, which trimming turns off by default.
     Invoke-Native dotnet (@('publish', 'src/SpikeEngine.Cli') + $trim + @('-p:PublishSingleFile=true',
             '-p:EnableCompressionInSingleFile=true', '-p:IncludeNativeLibrariesForSelfExtract=true',
-            '-p:JsonSerializerIsReflectionEnabledByDefault=true', '-o', (Join-Path $bundle 'spike')))
+            '-o', (Join-Path $bundle 'spike')))
     Copy-Item (Join-Path $Root 'tests/SpikeEngine.Cuda.Tests/bundle/run.sh') (Join-Path $bundle 'run.sh')
     if (-not $IsWindows) { & chmod +x (Join-Path $bundle 'run.sh') (Join-Path $bundle 'spike/spike') }
     $bytes = (Get-ChildItem -Recurse -File $bundle | Measure-Object -Property Length -Sum).Sum

@@ -87,9 +87,13 @@ __device__ __noinline__ void neuron_fwd(const float* __restrict__ x_seq, const f
         const float vr = hard_reset ? v_reset : 0.0f;
         const float k = neuron_k(kind, inv_tau, plif_w);
         float v = v0 ? v0[i] : vr;
+        // The input of step t + 1 is loaded before step t's arithmetic (one load in flight ahead).
+        float x_t = (T > 0) ? x_seq[i] : 0.0f;
         for (int t = 0; t < T; t++) {
             const long long idx = (long long)t * M + i;
-            const float h = neuron_charge(kind, decay_input, v, x_seq[idx], k, vr);
+            const float x_next = (t + 1 < T) ? x_seq[idx + M] : 0.0f;
+            const float h = neuron_charge(kind, decay_input, v, x_t, k, vr);
+            x_t = x_next;
             const float s = (h >= v_th) ? 1.0f : 0.0f;
             if (h_seq) store_h(h_seq, idx, h, v_th);
             s_seq[idx] = s;
@@ -136,12 +140,23 @@ __device__ __noinline__ void neuron_bwd(const float* __restrict__ grad_s_seq, co
         grad_v0[i] = grad_v_last ? grad_v_last[i] : 0.0f;
     }
     if (i < M && T > 0) {
+        // Every load of step t is issued one step ahead, before the arithmetic of the step that
+        // needs it: the direct gradients sit behind null checks, and loaded inside the branch after
+        // the surrogate they would wait for the state's load first (two memory latencies per step).
         float g = 0.0f;
-        float stored = load_f32(h_seq, (long long)(T - 1) * M + i);
-        for (int t = T - 1; t >= 0; t--) {
-            const long long idx = (long long)t * M + i;
+        long long idx = (long long)(T - 1) * M + i;
+        float stored = load_f32(h_seq, idx);
+        float gs_t = grad_s_seq ? grad_s_seq[idx] : 0.0f;
+        float gv_t = grad_v_seq ? grad_v_seq[idx] : 0.0f;
+        const float gv_last = grad_v_last ? grad_v_last[i] : 0.0f;
+        for (int t = T - 1; t >= 0; t--, idx -= M) {
             // The state of t-1 is read once, ahead: this step's V_{t-1} source and the next step's.
-            const float stored_prev = (t > 0) ? load_f32(h_seq, idx - M) : 0.0f;
+            float stored_prev = 0.0f, gs_prev = 0.0f, gv_prev = 0.0f;
+            if (t > 0) {
+                stored_prev = load_f32(h_seq, idx - M);
+                if (grad_s_seq) gs_prev = grad_s_seq[idx - M];
+                if (grad_v_seq) gv_prev = grad_v_seq[idx - M];
+            }
             const float h = stored + off;
             const float d = stored - d_off;
             const float psi = sg_grad(surrogate, d, alpha);
@@ -153,9 +168,9 @@ __device__ __noinline__ void neuron_bwd(const float* __restrict__ grad_s_seq, co
                 dv_dh = 1.0f - (detach_reset ? 0.0f : v_th * psi);
             }
             float gv = beta * g;
-            if (grad_v_seq) gv += grad_v_seq[idx];
-            if (grad_v_last && t == T - 1) gv += grad_v_last[i];
-            g = gv * dv_dh + (grad_s_seq ? grad_s_seq[idx] * psi : 0.0f);
+            if (grad_v_seq) gv += gv_t;
+            if (grad_v_last && t == T - 1) gv += gv_last;
+            g = gv * dv_dh + (grad_s_seq ? gs_t * psi : 0.0f);
             grad_x_seq[idx] = gamma * g;
             if (kind == NEURON_PLIF) {
                 float v_prev;
@@ -169,6 +184,8 @@ __device__ __noinline__ void neuron_bwd(const float* __restrict__ grad_s_seq, co
                 grad_k += g * dh_dk;
             }
             stored = stored_prev;
+            gs_t = gs_prev;
+            gv_t = gv_prev;
         }
         if (grad_v0) grad_v0[i] = beta * g;
     }
