@@ -63,6 +63,14 @@ public sealed class Trainer
     /// <summary>Called with the path of every checkpoint written.</summary>
     public Action<string>? OnCheckpoint { get; init; }
 
+    /// <summary>
+    /// Called with a warning that does not stop training (curves.png cannot be drawn because the
+    /// plotting library's native part is missing); standard error when null.
+    /// </summary>
+    public Action<string>? OnWarning { get; init; }
+
+    private bool _plotsOff;
+
     public string MetricsPath => Path.Combine(_o.OutputDirectory, "metrics.jsonl");
     public string PlotPath => Path.Combine(_o.OutputDirectory, "curves.png");
     public string CheckpointDirectory => Path.Combine(_o.OutputDirectory, "checkpoints");
@@ -312,7 +320,7 @@ public sealed class Trainer
             if (writer)
             {
                 MetricsLog.Write(MetricsPath, history);
-                CurvePlot.Save(PlotPath, history, _o.ModelName);
+                SavePlot(history);
                 last = SaveCheckpoint(
                     store,
                     model,
@@ -324,6 +332,26 @@ public sealed class Trainer
             OnEpoch?.Invoke(metrics);
         }
         return new TrainResult(history, last, Stopped: false);
+    }
+
+    // The curves are a convenience: a machine without the plotting library's native part (SkiaSharp
+    // needs libfontconfig.so.1) trains on, with the metrics in metrics.jsonl and one warning.
+    private void SavePlot(IReadOnlyList<EpochMetrics> history)
+    {
+        if (_plotsOff)
+            return;
+        try
+        {
+            CurvePlot.Save(PlotPath, history, _o.ModelName);
+        }
+        catch (Exception e) when (CurvePlot.MissingNativeLibrary(e) is { } why)
+        {
+            _plotsOff = true;
+            (OnWarning ?? Console.Error.WriteLine)(
+                $"warning: {PlotPath} is not drawn for this run: {why}. The metrics are in {MetricsPath}; "
+                    + "install the missing library for plots (Debian: apt-get install libfontconfig1)."
+            );
+        }
     }
 
     /// <summary>The data-parallel layer of the running <see cref="Run"/> (null on one process); its <see cref="DistributedDataParallel.Stats"/> stay readable after the run.</summary>

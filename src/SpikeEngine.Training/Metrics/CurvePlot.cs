@@ -40,4 +40,23 @@ public static class CurvePlot
         var bytes = plot.GetImageBytes(1000, 600, ImageFormat.Png);
         Checkpoints.AtomicFile.Write(path, bytes);
     }
+
+    /// <summary>
+    /// The loader's message when <paramref name="e"/> (or an exception inside it, such as the type
+    /// initializer failures that wrap it) is a native library that could not be loaded; null
+    /// for any other failure, which the caller lets through.
+    /// </summary>
+    public static string? MissingNativeLibrary(Exception e)
+    {
+        for (Exception? x = e; x is not null; x = x.InnerException)
+        {
+            if (x is DllNotFoundException dll)
+            {
+                var lines = dll.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+                // The loader names the library first and the missing dependency on the next line.
+                return string.Join(" ", lines.Take(2).Select(l => l.Trim()));
+            }
+        }
+        return null;
+    }
 }
