@@ -193,8 +193,8 @@ public sealed class KernelBenchmarkRun
         };
         WriteJson(Path.Combine(dir, "kernel-bench.json"), doc);
         // The bound: a fused scan streams its operands once, so it must reach a fair share of the
-        // copy bandwidth measured in the same run; below a fifth of it (uncoalesced access, a
-        // serialised launch) the kernel is broken, not merely slow.
+        // copy bandwidth measured in the same run; far below it (uncoalesced access, a serialised
+        // launch) the kernel is broken, not merely slow.
         var slow = rows.Where(r =>
                 (double)r["fwd_copy_ratio"] < MinCopyRatio
                 || (double)r["bwd_copy_ratio"] < MinCopyRatio
@@ -213,11 +213,12 @@ public sealed class KernelBenchmarkRun
     }
 
     /// <summary>Smallest accepted LIF forward or backward bandwidth, as a fraction of device-to-device copy.</summary>
-    // 0.2, not more: at T = 1 the backward scan is bound by instruction issue rather than by
-    // memory (Nsight Compute on an H200: 76% of issue slots busy, 50% occupancy limited by 51
-    // registers, DRAM at 25%) and measured 0.23 to 0.32 of copy; from T = 2 on it measured 0.28 to
-    // 0.56, the forward 0.70 to 0.95 (docs/gpu.md).
-    public const double MinCopyRatio = 0.2;
+    // 0.15: at T = 1 the backward scan is bound by instruction issue rather than by memory
+    // (Nsight Compute on an H200: 76% of issue slots busy, 50% occupancy limited by 51 registers,
+    // DRAM at 25%) and measured 0.21 to 0.32 of copy over five machines; from T = 2 on it measured
+    // 0.28 to 0.56, the forward 0.59 to 0.95 (docs/gpu.md). Uncoalesced or serialised scans run
+    // far below this.
+    public const double MinCopyRatio = 0.15;
 
     [Fact]
     public void Training_step_throughput_and_peak_memory()

@@ -52,9 +52,19 @@ public static class CurvePlot
         {
             if (x is DllNotFoundException dll)
             {
+                // The loader's first sentence names the library; the first "cannot open" line
+                // after it names the file that is really missing (a dependency, often).
                 var lines = dll.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-                // The loader names the library first and the missing dependency on the next line.
-                return string.Join(" ", lines.Take(2).Select(l => l.Trim()));
+                if (lines.Length == 0)
+                    return "a native library could not be loaded";
+                var first = lines[0].Trim();
+                var stop = first.IndexOf(". ", StringComparison.Ordinal);
+                var head = stop > 0 ? first[..stop] : first.TrimEnd('.');
+                var missing = lines
+                    .Skip(1)
+                    .Select(l => l.Trim())
+                    .FirstOrDefault(l => l.Contains("cannot open", StringComparison.Ordinal));
+                return missing is null ? head : $"{head}; {missing}";
             }
         }
         return null;
