@@ -198,7 +198,11 @@ public interface IBackend
         float eps
     );
 
-    /// <summary>gx, gγ, gβ of batch norm in training mode given x, gy, γ and the batch statistics.</summary>
+    /// <summary>
+    /// gx, gγ, gβ of batch norm in training mode given x, gy, γ and the batch statistics. gx may
+    /// be gy itself (the gradient is then written over the incoming one), never overlap it
+    /// otherwise.
+    /// </summary>
     void BatchNormBackward(
         Tensor x,
         Tensor gy,

@@ -140,7 +140,7 @@ public static partial class Ops
             using (var y = Tensor.Empty(gz.Shape, device))
             {
                 be.Conv2dForward(x, _w, y, _g); // recomputed, same kernel as the forward
-                gy = Tensor.EmptyLike(gz);
+                gy = Overwritable(gz); // BN's input gradient over its output's where that is dead
                 be.BatchNormBackward(
                     y,
                     gz,
