@@ -326,8 +326,13 @@ public static class Recompute
                         );
                     (root, index) = (y.GradFn, y.OutputIndex);
                 }
+                // The incoming gradient is handed to the replay's backward, which frees it once
+                // used: the caller's slot is cleared so it does not hold it until this returns.
+                gradOutputs[0] = null;
                 if (root is not null)
                     Tensor.BackwardFrom(root, index, gy);
+                else
+                    gy.Dispose();
                 var gx = x.Grad;
                 x.Grad = null;
                 return [gx];
