@@ -180,7 +180,8 @@ public interface IBackend
     /// <summary>
     /// Batch norm in training mode over a [N, C, inner] view: batch statistics, normalise, affine;
     /// writes the batch mean and inverse std, and updates the running stats with momentum
-    /// (running variance unbiased) when they are given.
+    /// (running variance unbiased) when they are given. y may be x itself (normalised in place),
+    /// never overlap it otherwise.
     /// </summary>
     void BatchNormTrain(
         Tensor x,
