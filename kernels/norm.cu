@@ -89,10 +89,11 @@ extern "C" __global__ void bn_finish_sums_f32(const float* __restrict__ partial,
 // ----------------------------------------------------------------------------
 // forward and backward, element-wise
 
-// Launch: 1-D grid-stride over n = N * C * inner.
-extern "C" __global__ void bn_apply_fwd_f32(const float* __restrict__ x, const float* __restrict__ gamma,
+// Launch: 1-D grid-stride over n = N * C * inner. y may be x (normalised in place): each thread
+// reads x[i] before it writes y[i], so neither pointer is __restrict__.
+extern "C" __global__ void bn_apply_fwd_f32(const float* x, const float* __restrict__ gamma,
                                             const float* __restrict__ beta, const float* __restrict__ mean,
-                                            const float* __restrict__ inv_std, float* __restrict__ y,
+                                            const float* __restrict__ inv_std, float* y,
                                             int channels, int inner, long long n) {
     GRID_STRIDE_LOOP(i, n) {
         const int c = (int)((i / inner) % channels);
@@ -103,10 +104,12 @@ extern "C" __global__ void bn_apply_fwd_f32(const float* __restrict__ x, const f
 }
 
 // Launch: 1-D grid-stride over n = N * C * inner.
-extern "C" __global__ void bn_data_bwd_f32(const float* __restrict__ x, const float* __restrict__ gy,
+// gx may be gy (written in place): each thread reads gy[i] before it writes gx[i], so neither
+// pointer is __restrict__.
+extern "C" __global__ void bn_data_bwd_f32(const float* __restrict__ x, const float* gy,
                                            const float* __restrict__ gamma, const float* __restrict__ mean,
                                            const float* __restrict__ inv_std, const float* __restrict__ g_gamma,
-                                           const float* __restrict__ g_beta, float* __restrict__ gx, int channels,
+                                           const float* __restrict__ g_beta, float* gx, int channels,
                                            int inner, float inv_count, long long n) {
     GRID_STRIDE_LOOP(i, n) {
         const int c = (int)((i / inner) % channels);

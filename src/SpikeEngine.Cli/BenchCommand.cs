@@ -259,9 +259,15 @@ public static class BenchCommand
             "memory",
             "One CPU training step: bytes saved for backward per layer and in total, against the generic float32 layout (12 B per conv-BN-neuron unit), and the peak memory."
         );
+        var peakLive = new Option<bool>("--peak-live")
+        {
+            Description =
+                "Also list what is live at the step's peak, by the code that allocated it (slow: a stack per allocation).",
+        };
         var budget = Spike.MemoryBudgetOption();
         a.AddTo(cmd);
         cmd.Options.Add(forwardOnly);
+        cmd.Options.Add(peakLive);
         cmd.Options.Add(budget);
         cmd.SetAction(r =>
         {
@@ -279,10 +285,19 @@ public static class BenchCommand
             stats.ResetPeak();
             var baseline = stats.CurrentBytes;
             SavedBytesReport? report = null;
+            var tracker = r.GetValue(peakLive) ? PeakTracker.Start(Device.Cpu) : null;
             var sw = Stopwatch.StartNew();
-            runner.Step(rep => report = rep, fwdOnly);
+            try
+            {
+                runner.Step(rep => report = rep, fwdOnly);
+            }
+            finally
+            {
+                tracker?.Dispose();
+            }
             sw.Stop();
             var peak = stats.PeakBytes;
+            var live = tracker?.AtPeakByOrigin() ?? [];
             var rss = PeakRssBytes();
             var memory = options.Memory.ToString();
             if (r.GetValue(a.Json))
@@ -303,6 +318,12 @@ public static class BenchCommand
                     ["model_bytes"] = baseline,
                     ["peak_rss_bytes"] = rss,
                     ["step_ms"] = Math.Round(sw.Elapsed.TotalMilliseconds, 1),
+                    ["peak_live"] = live.Select(e => new Dictionary<string, object>
+                    {
+                        ["origin"] = e.Origin,
+                        ["bytes"] = e.Bytes,
+                        ["count"] = e.Count,
+                    }),
                     ["layers"] = report.Rows.Select(row => new Dictionary<string, object>
                     {
                         ["layer"] = row.Layer,
@@ -341,6 +362,12 @@ public static class BenchCommand
             stdout.WriteLine(
                 $"peak of the step: {Mib(peak)} (MemoryStats; model, gradients and optimizer state {Mib(baseline)} before the step); process peak RSS {Mib(rss)}; {sw.Elapsed.TotalSeconds:F1} s"
             );
+            if (tracker is not null)
+            {
+                stdout.WriteLine("live at the peak, by the code that allocated it:");
+                foreach (var (origin, bytes, count) in live)
+                    stdout.WriteLine($"{Mib(bytes), 12} {count, 5}  {origin}");
+            }
             return Spike.Success;
         });
         return cmd;

@@ -93,6 +93,48 @@ public class MinLayoutTests
         Assert.Equal(lean.Report.GenericBytes, min.Report.GenericBytes);
     }
 
+    // A multi-step neuron in a recomputed segment does not hold its last membrane after a
+    // training call (every batch starts from rest); a call that would continue from it fails
+    // with an error naming the fix, and after ResetState the stage runs again. Outside a
+    // segment the state is kept as before.
+    [Fact]
+    public void NeuronsInASegmentKeepNoStateAfterATrainingCall()
+    {
+        ulong seed = 11;
+        ulong Next() => seed += 7;
+        NeuronNode Neuron() => new LifNode(vThreshold: 0.4f);
+        using var stage = new Sequential(
+            new SewBlock(BlockKind.Basic, 4, 4, 1, Neuron, Next),
+            new SewBlock(BlockKind.Basic, 4, 4, 1, Neuron, Next)
+        );
+        MemoryOptions.Lean.ApplyTo(stage);
+        var neurons = stage.NamedModules().Select(m => m.Module).OfType<FusedNeuronNode>().ToList();
+        Assert.NotEmpty(neurons);
+        using var scope = TensorScope.Begin();
+        var x = Tensor.Normal([3, 2, 4, 8, 8], 0.5f, 1f, seed: 20);
+        x.RequiresGrad = true;
+        stage.Forward(x);
+        Assert.All(neurons, n => Assert.NotNull(n.V)); // lean: kept
+        stage.ResetState();
+        stage.SegmentSteps = 2;
+        var y = stage.Forward(x);
+        Assert.All(neurons, n => Assert.Null(n.V));
+        var e = Assert.Throws<InvalidOperationException>(() => stage.Forward(x));
+        Assert.Contains("ResetState", e.Message, StringComparison.Ordinal);
+        // The replay in backward is not affected, and the next batch runs after ResetState.
+        y.Sum().Backward();
+        Assert.NotNull(x.Grad);
+        Assert.All(neurons, n => Assert.Null(n.V));
+        stage.ResetState();
+        stage.Forward(x);
+        // Evaluation keeps the state (streaming inference), segments or not.
+        stage.ResetState();
+        stage.Eval();
+        using (GradMode.NoGrad())
+            stage.Forward(x);
+        Assert.All(neurons, n => Assert.NotNull(n.V));
+    }
+
     // A stage of SEW blocks with dropout between them and PLIF neurons, recomputed in segments
     // that cut through the dropouts; two steps, so the second replays dropout calls 2 and 3.
     [Fact]

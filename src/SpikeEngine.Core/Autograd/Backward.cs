@@ -36,17 +36,19 @@ public sealed partial class Tensor
     }
 
     /// <summary>
-    /// Back-propagates <paramref name="gradient"/> (a new handle is taken) as the gradient of output
+    /// Back-propagates <paramref name="gradient"/> as the gradient of output
     /// <paramref name="outputIndex"/> of <paramref name="root"/>: <see cref="Backward"/> for a
     /// tensor that was already disposed, so that its storage is not held while the graph runs (a
-    /// recomputed segment's replayed output, whose backward needs only its node).
+    /// recomputed segment's replayed output, whose backward needs only its node). The handle
+    /// <paramref name="gradient"/> is taken over: it is disposed as soon as the graph has used it,
+    /// so the caller must hold no other handle on it to have its storage freed then.
     /// </summary>
     internal static void BackwardFrom(Node root, int outputIndex, Tensor gradient)
     {
         ArgumentNullException.ThrowIfNull(root);
         ArgumentNullException.ThrowIfNull(gradient);
         using var noGrad = GradMode.NoGrad();
-        Run(root, outputIndex, gradient.Alias());
+        Run(root, outputIndex, gradient);
     }
 
     private static void Run(Node root, int outputIndex, Tensor seed)

@@ -64,6 +64,23 @@ public abstract class Node
     }
 
     /// <summary>
+    /// Where to write an input gradient shaped like <paramref name="gradOutput"/>, by an op that
+    /// allows its output to be its input: over <paramref name="gradOutput"/> itself (a new handle on
+    /// its storage) when no other handle shares that storage — nothing reads an output's gradient
+    /// after its node's backward, which disposes it — so backward does not hold both at once; a new
+    /// tensor otherwise.
+    /// </summary>
+    protected static Tensor Overwritable(Tensor gradOutput)
+    {
+        ArgumentNullException.ThrowIfNull(gradOutput);
+        if (gradOutput.Storage.RefCount != 1 || gradOutput.DType != DType.Float32)
+            return Tensor.EmptyLike(gradOutput);
+        var t = gradOutput.Alias();
+        t.IsBinary = false;
+        return t;
+    }
+
+    /// <summary>
     /// Computes the gradients of the inputs from the gradients of the outputs (null where an
     /// output got none). Returns one entry per input (null for none). Returned tensors are new
     /// tensors owned by the caller; never return an element of <paramref name="gradOutputs"/>

@@ -180,7 +180,8 @@ public interface IBackend
     /// <summary>
     /// Batch norm in training mode over a [N, C, inner] view: batch statistics, normalise, affine;
     /// writes the batch mean and inverse std, and updates the running stats with momentum
-    /// (running variance unbiased) when they are given.
+    /// (running variance unbiased) when they are given. y may be x itself (normalised in place),
+    /// never overlap it otherwise.
     /// </summary>
     void BatchNormTrain(
         Tensor x,
@@ -198,7 +199,11 @@ public interface IBackend
         float eps
     );
 
-    /// <summary>gx, gγ, gβ of batch norm in training mode given x, gy, γ and the batch statistics.</summary>
+    /// <summary>
+    /// gx, gγ, gβ of batch norm in training mode given x, gy, γ and the batch statistics. gx may
+    /// be gy itself (the gradient is then written over the incoming one), never overlap it
+    /// otherwise.
+    /// </summary>
     void BatchNormBackward(
         Tensor x,
         Tensor gy,

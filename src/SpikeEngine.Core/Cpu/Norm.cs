@@ -145,7 +145,10 @@ public sealed partial class CpuBackend
                 var mg = (float)(dBeta / count);
                 var mx = (float)(dGamma / count * istd[c]);
                 // gx = k·(gy - mg - (x - μ)·istd·dγ/M), in vectorised passes over a row that
-                // stays in cache (gx must not alias gy).
+                // stays in cache; x - μ goes to a scratch row, so gx may be gy itself (each
+                // element of gy is read once, before the same element of gx is written).
+                var row = ArrayPool<float>.Shared.Rent(inner);
+                var t = row.AsSpan(0, inner);
                 for (var i = 0; i < n; i++)
                 {
                     var off = (i * channels + c) * inner;
@@ -153,10 +156,10 @@ public sealed partial class CpuBackend
                     TensorPrimitives.Subtract(
                         new ReadOnlySpan<float>(xa, xo + off, inner),
                         mu[c],
-                        o
+                        t
                     );
                     TensorPrimitives.MultiplyAdd(
-                        o,
+                        t,
                         -mx,
                         new ReadOnlySpan<float>(ga, go + off, inner),
                         o
@@ -164,6 +167,7 @@ public sealed partial class CpuBackend
                     TensorPrimitives.Add(o, -mg, o);
                     TensorPrimitives.Multiply(o, a, o);
                 }
+                ArrayPool<float>.Shared.Return(row);
             }
         );
         dg.CopyTo(gGamma.Span());

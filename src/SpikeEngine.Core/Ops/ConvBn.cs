@@ -33,11 +33,6 @@ public static partial class Ops
             (padding, padding),
             (dilation, dilation)
         );
-        if (!Autograd.IsNeeded(x, weight, gamma, beta))
-        {
-            using var c = Conv2d(x, weight, null, stride, padding, dilation);
-            return BatchNorm(c, gamma, beta, runningMean, runningVar, true, momentum, eps);
-        }
         Check.BatchNormParameters(
             op,
             x,
@@ -61,29 +56,37 @@ public static partial class Ops
         var z = Tensor.Empty(outShape, x.Device);
         var mean = Tensor.Empty(new Shape(g.K), x.Device);
         var invStd = Tensor.Empty(new Shape(g.K), x.Device);
-        using (var y = Tensor.Empty(outShape, x.Device))
-        {
-            be.Conv2dForward(x, weight, y, g);
-            be.BatchNormTrain(
-                y,
-                gamma,
-                beta,
-                z,
-                mean,
-                invStd,
-                runningMean,
-                runningVar,
-                g.N,
-                g.K,
-                inner,
-                momentum,
-                eps
-            );
-        }
-        Autograd.Record(
+        // BN normalises the conv output in place: one output-sized buffer, not two.
+        be.Conv2dForward(x, weight, z, g);
+        be.BatchNormTrain(
             z,
-            new ConvBnNode(x, weight, gamma, beta, mean, invStd, g, packBinaryInput && x.IsBinary)
+            gamma,
+            beta,
+            z,
+            mean,
+            invStd,
+            runningMean,
+            runningVar,
+            g.N,
+            g.K,
+            inner,
+            momentum,
+            eps
         );
+        if (Autograd.IsNeeded(x, weight, gamma, beta))
+            Autograd.Record(
+                z,
+                new ConvBnNode(
+                    x,
+                    weight,
+                    gamma,
+                    beta,
+                    mean,
+                    invStd,
+                    g,
+                    packBinaryInput && x.IsBinary
+                )
+            );
         mean.Dispose();
         invStd.Dispose();
         return z;
@@ -140,7 +143,7 @@ public static partial class Ops
             using (var y = Tensor.Empty(gz.Shape, device))
             {
                 be.Conv2dForward(x, _w, y, _g); // recomputed, same kernel as the forward
-                gy = Tensor.EmptyLike(gz);
+                gy = Overwritable(gz); // BN's input gradient over its output's where that is dead
                 be.BatchNormBackward(
                     y,
                     gz,

@@ -210,7 +210,7 @@ public static partial class Ops
         protected internal override Tensor?[] Backward(Tensor?[] gradOutputs)
         {
             var g = gradOutputs[0]!;
-            var gx = Tensor.EmptyLike(g);
+            var gx = Inputs[0]!.RequiresGrad ? Overwritable(g) : Tensor.EmptyLike(g);
             var gg = Tensor.Empty(new Shape(_c), g.Device);
             var gb = Tensor.Empty(new Shape(_c), g.Device);
             g.Backend.BatchNormBackward(_x, g, _gamma, _mean, _invStd, gx, gg, gb, _n, _c, _inner);

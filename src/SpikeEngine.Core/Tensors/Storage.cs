@@ -14,6 +14,7 @@ public abstract class Storage
         DType = dtype;
         Length = length;
         Bytes = dtype.ByteCount(length);
+        PeakTracker.OnCreate(this);
     }
 
     public Device Device { get; }
@@ -42,6 +43,7 @@ public abstract class Storage
         var r = Interlocked.Decrement(ref _refs);
         if (r == 0)
         {
+            PeakTracker.OnFree(this);
             Free();
             GC.SuppressFinalize(this);
         }

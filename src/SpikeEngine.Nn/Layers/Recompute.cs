@@ -51,8 +51,10 @@ public static class Recompute
         t_context = context;
         try
         {
+            // The segment's intermediates are freed as soon as it has run: only its output leaves.
+            using var scope = TensorScope.Begin();
             using (GradMode.NoGrad())
-                y = forward(x);
+                y = scope.Keep(forward(x));
         }
         catch
         {
@@ -175,7 +177,7 @@ public static class Recompute
         /// </summary>
         public Tensor Replay(Func<Tensor, Tensor> forward, Tensor x, bool entryStates = true)
         {
-            var after = new List<(Tensor? V, bool Owned)>();
+            var after = new List<(Tensor? V, bool Owned, bool Dropped)>();
             foreach (var (n, v) in _entryStates)
                 after.Add(n.ExchangeState(entryStates ? v?.ToDType(v.DType) : null, owned: true));
             _cursor.Clear();
@@ -192,8 +194,8 @@ public static class Recompute
                 Replaying = false;
                 for (var i = 0; i < _entryStates.Count; i++)
                 {
-                    var (v, owned) = _entryStates[i]
-                        .Neuron.ExchangeState(after[i].V, after[i].Owned);
+                    var (v, owned, _) = _entryStates[i]
+                        .Neuron.ExchangeState(after[i].V, after[i].Owned, after[i].Dropped);
                     if (owned)
                         v?.Dispose();
                 }
@@ -312,18 +314,25 @@ public static class Recompute
             {
                 Node? root;
                 int index;
+                // Every tensor of the replay is freed before its backward runs (the replayed
+                // output too: its backward needs only its node); the nodes keep what they saved.
                 using (GradMode.Enable())
-                using (var y = _context.Replay(_forward, x))
+                using (TensorScope.Begin())
                 {
+                    var y = _context.Replay(_forward, x);
                     if (y.Shape != gy.Shape)
                         throw new InvalidOperationException(
                             $"Recompute: the replay gave {y.Describe()}, the first pass {gy.Shape}"
                         );
                     (root, index) = (y.GradFn, y.OutputIndex);
                 }
-                // The replayed output is not needed by its backward: it is freed first.
+                // The incoming gradient is handed to the replay's backward, which frees it once
+                // used: the caller's slot is cleared so it does not hold it until this returns.
+                gradOutputs[0] = null;
                 if (root is not null)
                     Tensor.BackwardFrom(root, index, gy);
+                else
+                    gy.Dispose();
                 var gx = x.Grad;
                 x.Grad = null;
                 return [gx];

@@ -10,6 +10,7 @@ public abstract class FusedNeuronNode : NeuronNode
     private readonly string _op;
     private Tensor? _v; // (one step of the input: N, ...)
     private bool _ownsV;
+    private bool _stateDropped; // the last call was a multi-step training call in a recomputed segment
     private Tensor? _spikeCount; // int32 [1], written by the last forward
     private long _foldedCount;
     private DType _stateDType = DType.Float32;
@@ -169,6 +170,10 @@ public abstract class FusedNeuronNode : NeuronNode
                 $"{_op}: multi-step input must be [T, ...], got {x.Shape}",
                 nameof(x)
             );
+        if (_stateDropped)
+            throw new InvalidOperationException(
+                $"{_op}: the membrane state after the last training call was not kept (a multi-step neuron in a recomputed segment keeps none, docs/memory.md \"min\"); call ResetState() before the next call, or use the lean layout to carry the state across calls"
+            );
         var steps = multi ? x.Shape[0] : 1;
         var m = checked((int)(x.Numel / steps));
         var stepShape = multi ? (x.Rank == 1 ? [1] : x.Shape.ToArray()[1..]) : x.Shape.ToArray();
@@ -190,7 +195,16 @@ public abstract class FusedNeuronNode : NeuronNode
         using (s2)
         using (vLast)
         {
-            ReplaceV(TensorScope.Unscoped(vLast.Reshape(stepShape)), owned: true);
+            // A training step starts every batch from rest (ResetState), so a multi-step neuron in a
+            // recomputed segment does not hold its last membrane (one float32 step of its input)
+            // until then; its state stays unset and a call that would continue from it fails.
+            if (multi && IsTraining && Recompute.IsActive)
+            {
+                ReplaceV(null, owned: false);
+                _stateDropped = true;
+            }
+            else
+                ReplaceV(TensorScope.Unscoped(vLast.Reshape(stepShape)), owned: true);
             return s2.Reshape(x.Shape.ToArray());
         }
     }
@@ -198,6 +212,7 @@ public abstract class FusedNeuronNode : NeuronNode
     protected override void ResetOwnState()
     {
         ReplaceV(null, owned: false);
+        _stateDropped = false;
         if (_spikeCount is not null)
         {
             _foldedCount = _spikeCount.ToInt32Array()[0];
@@ -218,11 +233,16 @@ public abstract class FusedNeuronNode : NeuronNode
     /// returned with whether this neuron owned it (a recomputed segment's replay, see
     /// <see cref="Recompute"/>).
     /// </summary>
-    internal (Tensor? V, bool Owned) ExchangeState(Tensor? v, bool owned)
+    internal (Tensor? V, bool Owned, bool Dropped) ExchangeState(
+        Tensor? v,
+        bool owned,
+        bool dropped = false
+    )
     {
-        var old = (_v, _ownsV);
+        var old = (_v, _ownsV, _stateDropped);
         _v = v;
         _ownsV = owned && v is not null;
+        _stateDropped = dropped;
         return old;
     }
 
