@@ -18,6 +18,40 @@ public class EventDrivenConvTests
         };
 
     [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(8)]
+    [InlineData(17)]
+    [InlineData(1000)]
+    [InlineData(300_001)] // split across workers
+    public void DensityCountsLikeAPlainLoop(int n)
+    {
+        var rng = new Random(n + 1);
+        var a = new float[n + 5];
+        for (var i = 0; i < a.Length; i++)
+            a[i] = rng.Next(6) switch
+            {
+                0 => 1f,
+                1 => -0f,
+                2 => float.NaN,
+                3 => float.Epsilon,
+                4 => -2.5f,
+                _ => 0f,
+            };
+        long plain = 0;
+        for (var i = 3; i < 3 + n; i++)
+        {
+            if (a[i] != 0f)
+                plain++;
+        }
+        Assert.Equal(plain, SpikeConv.CountNonZero(a.AsSpan(3, n)));
+        var expected = n == 0 ? 0 : (double)plain / n;
+        Assert.Equal(expected, SpikeConv.Density(a.AsSpan(3, n)));
+        Assert.Equal(expected, SpikeConv.Density(a, 3, n));
+    }
+
+    [Theory]
     [MemberData(nameof(Cases))]
     public void MatchesDenseOnRandomSpikes(double density, int stride, int padding)
     {

@@ -114,7 +114,7 @@ public sealed partial class CpuBackend
             use = true;
         else
         {
-            var density = SpikeConv.Density(x.Span());
+            var density = SpikeConv.Density(ArrayOf(x), (int)x.Offset, (int)x.Numel);
             if (!double.IsNaN(threshold))
                 use = density < threshold;
             else if (density >= MeasuredDensityCap)

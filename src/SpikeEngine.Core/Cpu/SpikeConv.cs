@@ -50,18 +50,52 @@ internal static class SpikeConv
         };
     }
 
-    /// <summary>Fraction of non-zero elements.</summary>
-    public static double Density(ReadOnlySpan<float> x)
+    /// <summary>Fraction of non-zero elements (−0 counts as zero, NaN as non-zero).</summary>
+    public static double Density(ReadOnlySpan<float> x) =>
+        x.Length == 0 ? 0 : (double)CountNonZero(x) / x.Length;
+
+    /// <summary>
+    /// <see cref="Density(ReadOnlySpan{float})"/> of <c>a[offset .. offset + length)</c>, counted in
+    /// chunks across cores (an exact count, so the result does not depend on the split).
+    /// </summary>
+    public static double Density(float[] a, int offset, int length)
     {
-        if (x.Length == 0)
+        if (length == 0)
             return 0;
         long nz = 0;
-        foreach (var v in x)
+        Par.For(
+            length,
+            Par.SerialThreshold * 4,
+            (s, e) =>
+                Interlocked.Add(
+                    ref nz,
+                    CountNonZero(new ReadOnlySpan<float>(a, offset + (int)s, (int)(e - s)))
+                )
+        );
+        return (double)nz / length;
+    }
+
+    /// <summary>Elements that compare unequal to 0 (IEEE comparison), a vector at a time.</summary>
+    public static long CountNonZero(ReadOnlySpan<float> x)
+    {
+        var i = 0;
+        long zeros = 0;
+        var w = Vector<float>.Count;
+        if (Vector.IsHardwareAccelerated && x.Length >= w)
         {
-            if (v != 0f)
-                nz++;
+            ref var r = ref MemoryMarshal.GetReference(x);
+            // Each lane counts at most Length / w zeros, and the lanes' sum at most Length: no overflow.
+            var acc = Vector<int>.Zero;
+            for (; i <= x.Length - w; i += w)
+                acc -= Vector.Equals(Vector.LoadUnsafe(ref r, (nuint)i), Vector<float>.Zero);
+            zeros = Vector.Sum(acc);
         }
-        return (double)nz / x.Length;
+        for (; i < x.Length; i++)
+        {
+            if (x[i] == 0f)
+                zeros++;
+        }
+        return x.Length - zeros;
     }
 
     /// <summary>K rounded up to a whole number of vectors.</summary>
