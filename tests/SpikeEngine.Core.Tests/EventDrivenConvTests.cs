@@ -52,6 +52,47 @@ public class EventDrivenConvTests
     }
 
     [Theory]
+    [InlineData(1, 1, 1, 1)]
+    [InlineData(7, 9, 9, 7)]
+    [InlineData(8, 8, 8, 8)]
+    [InlineData(17, 33, 40, 24)]
+    [InlineData(64, 1024, 1024, 64)] // a layer's gy: K rows of OH·OW
+    [InlineData(24, 16, 1030, 72)] // strided rows, padded destination rows
+    public void TransposeMovesEveryElementToItsPlace(
+        int rows,
+        int cols,
+        int srcStride,
+        int dstStride
+    )
+    {
+        var rng = new Random(rows * 31 + cols);
+        var src = new float[(rows - 1) * srcStride + cols];
+        for (var i = 0; i < src.Length; i++)
+            src[i] = (float)rng.NextDouble();
+        var dst = new float[(cols - 1) * dstStride + rows + 3];
+        var expected = new float[dst.Length];
+        Array.Fill(dst, -7f);
+        Array.Fill(expected, -7f);
+        for (var i = 0; i < rows; i++)
+        for (var j = 0; j < cols; j++)
+            expected[j * dstStride + i] = src[i * srcStride + j];
+        SpikeConv.Transpose(src, srcStride, dst, dstStride, rows, cols);
+        Assert.Equal(expected, dst); // moves only: exact, and nothing outside the block written
+    }
+
+    [Fact]
+    public void TransposeNamesTheOperandThatIsTooShort()
+    {
+        var e = Assert.Throws<ArgumentException>(() =>
+            SpikeConv.Transpose(new float[10], 4, new float[64], 8, 3, 4)
+        );
+        Assert.Contains(
+            "Transpose: 3 rows of 4 at stride 4 need 12 source elements, got 10",
+            e.Message
+        );
+    }
+
+    [Theory]
     [MemberData(nameof(Cases))]
     public void MatchesDenseOnRandomSpikes(double density, int stride, int padding)
     {
