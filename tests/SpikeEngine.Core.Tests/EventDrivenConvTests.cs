@@ -136,6 +136,7 @@ public class EventDrivenConvTests
             { 1, 5, 10, 9, 17, (5, 3), 1, 1, 1, 0.1 },
             { 2, 66, 7, 7, 64, (3, 3), 1, 1, 1, 1.0 },
             { 2, 6, 7, 9, 8, (3, 3), 2, 1, 2, 0.0 },
+            { 1, 70, 5, 19, 12, (3, 3), 1, 1, 1, 0.2 }, // rows of two vectors and a remainder
         };
 
     [Theory]
@@ -194,12 +195,14 @@ public class EventDrivenConvTests
         );
     }
 
-    [Fact]
-    public void NonBinarySparseInputsAreExactToo()
+    [Theory]
+    [InlineData(6)]
+    [InlineData(19)] // rows of two vectors and a remainder
+    public void NonBinarySparseInputsAreExactToo(int width)
     {
         using var scope = TensorScope.Begin();
-        var mask = (0.2f - Tensor.Uniform([2, 3, 6, 6], seed: 5)).Heaviside();
-        var x = mask * Tensor.Normal([2, 3, 6, 6], seed: 6);
+        var mask = (0.2f - Tensor.Uniform([2, 3, 6, width], seed: 5)).Heaviside();
+        var x = mask * Tensor.Normal([2, 3, 6, width], seed: 6);
         var w = Tensor.Normal([4, 3, 3, 3], seed: 7);
         var g = Ops.ConvGeometryOf(x, w, (1, 1), (1, 1), (2, 2));
         var a = Tensor.Empty([2, 4, g.OutH, g.OutW]);

@@ -192,10 +192,31 @@ internal static class SpikeConv
             {
                 var src = x.Slice((c * g.H + ih) * g.W, g.W);
                 var d = ((ih + g.PadH) * wp + g.PadW) * words + (c >> 6);
-                for (var iw = 0; iw < g.W; iw++, d += words)
+                var iw = 0;
+                if (Vector256.IsHardwareAccelerated)
+                {
+                    // Eight inputs at a time: one compare, then only the non-zero lanes are visited.
+                    ref var r = ref MemoryMarshal.GetReference(src);
+                    for (; iw <= g.W - 8; iw += 8)
+                    {
+                        var v = Vector256.LoadUnsafe(ref r, (nuint)iw);
+                        var zero = Vector256.Equals(v, Vector256<float>.Zero);
+                        binary &=
+                            (
+                                zero | Vector256.Equals(v, Vector256<float>.One)
+                            ).ExtractMostSignificantBits() == 0xFF;
+                        var m = ~zero.ExtractMostSignificantBits() & 0xFF;
+                        while (m != 0)
+                        {
+                            masks[d + (iw + BitOperations.TrailingZeroCount(m)) * words] |= bit;
+                            m &= m - 1;
+                        }
+                    }
+                }
+                for (; iw < g.W; iw++)
                 {
                     var v = src[iw];
-                    masks[d] |= v != 0f ? bit : 0UL;
+                    masks[d + iw * words] |= v != 0f ? bit : 0UL;
                     binary &= v == 0f || v == 1f;
                 }
             }
