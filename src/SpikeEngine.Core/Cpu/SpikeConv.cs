@@ -523,7 +523,33 @@ internal static class SpikeConv
             for (var ih = 0; ih < g.H; ih++)
             {
                 var xs = x.Slice((c * g.H + ih) * g.W, g.W);
-                for (var iw = 0; iw < g.W; iw++)
+                var iw = 0;
+                if (Vector256.IsHardwareAccelerated)
+                {
+                    // Eight inputs at a time: one compare, then only the non-zero lanes are visited.
+                    ref var r = ref MemoryMarshal.GetReference(xs);
+                    for (; iw <= g.W - 8; iw += 8)
+                    {
+                        var m =
+                            ~Vector256
+                                .Equals(
+                                    Vector256.LoadUnsafe(ref r, (nuint)iw),
+                                    Vector256<float>.Zero
+                                )
+                                .ExtractMostSignificantBits() & 0xFF;
+                        while (m != 0)
+                        {
+                            var j = iw + BitOperations.TrailingZeroCount(m);
+                            m &= m - 1;
+                            rows[np] = ih;
+                            cols[np] = j;
+                            bases[np] = (ih + mh) * owp + j + mw;
+                            pv[np] = xs[j];
+                            np++;
+                        }
+                    }
+                }
+                for (; iw < g.W; iw++)
                 {
                     var v = xs[iw];
                     rows[np] = ih;
