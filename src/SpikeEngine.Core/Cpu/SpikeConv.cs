@@ -109,10 +109,9 @@ internal static class SpikeConv
     {
         var kp = PaddedK(k);
         var wT = ArrayPool<float>.Shared.Rent(kp * ckk);
-        Array.Clear(wT, 0, kp * ckk);
-        for (var o = 0; o < k; o++)
-        for (var j = 0; j < ckk; j++)
-            wT[j * kp + o] = w[o * ckk + j];
+        if (kp != k)
+            Array.Clear(wT, 0, kp * ckk); // the padded lanes
+        Transpose(w, ckk, wT, kp, k, ckk);
         return wT;
     }
 
