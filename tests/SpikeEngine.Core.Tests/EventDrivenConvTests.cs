@@ -18,6 +18,81 @@ public class EventDrivenConvTests
         };
 
     [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(8)]
+    [InlineData(17)]
+    [InlineData(1000)]
+    [InlineData(300_001)] // split across workers
+    public void DensityCountsLikeAPlainLoop(int n)
+    {
+        var rng = new Random(n + 1);
+        var a = new float[n + 5];
+        for (var i = 0; i < a.Length; i++)
+            a[i] = rng.Next(6) switch
+            {
+                0 => 1f,
+                1 => -0f,
+                2 => float.NaN,
+                3 => float.Epsilon,
+                4 => -2.5f,
+                _ => 0f,
+            };
+        long plain = 0;
+        for (var i = 3; i < 3 + n; i++)
+        {
+            if (a[i] != 0f)
+                plain++;
+        }
+        Assert.Equal(plain, SpikeConv.CountNonZero(a.AsSpan(3, n)));
+        var expected = n == 0 ? 0 : (double)plain / n;
+        Assert.Equal(expected, SpikeConv.Density(a.AsSpan(3, n)));
+        Assert.Equal(expected, SpikeConv.Density(a, 3, n));
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1, 1)]
+    [InlineData(7, 9, 9, 7)]
+    [InlineData(8, 8, 8, 8)]
+    [InlineData(17, 33, 40, 24)]
+    [InlineData(64, 1024, 1024, 64)] // a layer's gy: K rows of OH·OW
+    [InlineData(24, 16, 1030, 72)] // strided rows, padded destination rows
+    public void TransposeMovesEveryElementToItsPlace(
+        int rows,
+        int cols,
+        int srcStride,
+        int dstStride
+    )
+    {
+        var rng = new Random(rows * 31 + cols);
+        var src = new float[(rows - 1) * srcStride + cols];
+        for (var i = 0; i < src.Length; i++)
+            src[i] = (float)rng.NextDouble();
+        var dst = new float[(cols - 1) * dstStride + rows + 3];
+        var expected = new float[dst.Length];
+        Array.Fill(dst, -7f);
+        Array.Fill(expected, -7f);
+        for (var i = 0; i < rows; i++)
+        for (var j = 0; j < cols; j++)
+            expected[j * dstStride + i] = src[i * srcStride + j];
+        SpikeConv.Transpose(src, srcStride, dst, dstStride, rows, cols);
+        Assert.Equal(expected, dst); // moves only: exact, and nothing outside the block written
+    }
+
+    [Fact]
+    public void TransposeNamesTheOperandThatIsTooShort()
+    {
+        var e = Assert.Throws<ArgumentException>(() =>
+            SpikeConv.Transpose(new float[10], 4, new float[64], 8, 3, 4)
+        );
+        Assert.Contains(
+            "Transpose: 3 rows of 4 at stride 4 need 12 source elements, got 10",
+            e.Message
+        );
+    }
+
+    [Theory]
     [MemberData(nameof(Cases))]
     public void MatchesDenseOnRandomSpikes(double density, int stride, int padding)
     {
@@ -61,6 +136,7 @@ public class EventDrivenConvTests
             { 1, 5, 10, 9, 17, (5, 3), 1, 1, 1, 0.1 },
             { 2, 66, 7, 7, 64, (3, 3), 1, 1, 1, 1.0 },
             { 2, 6, 7, 9, 8, (3, 3), 2, 1, 2, 0.0 },
+            { 1, 70, 5, 19, 12, (3, 3), 1, 1, 1, 0.2 }, // rows of two vectors and a remainder
         };
 
     [Theory]
@@ -119,12 +195,14 @@ public class EventDrivenConvTests
         );
     }
 
-    [Fact]
-    public void NonBinarySparseInputsAreExactToo()
+    [Theory]
+    [InlineData(6)]
+    [InlineData(19)] // rows of two vectors and a remainder
+    public void NonBinarySparseInputsAreExactToo(int width)
     {
         using var scope = TensorScope.Begin();
-        var mask = (0.2f - Tensor.Uniform([2, 3, 6, 6], seed: 5)).Heaviside();
-        var x = mask * Tensor.Normal([2, 3, 6, 6], seed: 6);
+        var mask = (0.2f - Tensor.Uniform([2, 3, 6, width], seed: 5)).Heaviside();
+        var x = mask * Tensor.Normal([2, 3, 6, width], seed: 6);
         var w = Tensor.Normal([4, 3, 3, 3], seed: 7);
         var g = Ops.ConvGeometryOf(x, w, (1, 1), (1, 1), (2, 2));
         var a = Tensor.Empty([2, 4, g.OutH, g.OutW]);

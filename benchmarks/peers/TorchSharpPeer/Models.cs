@@ -30,6 +30,25 @@ internal static class Units
     }
 
     public static BatchNorm2d Bn(int c) => nn.BatchNorm2d(c); // momentum 0.1, eps 1e-5
+
+    /// <summary>
+    /// The same 4-d tensor with channels-last strides (PyTorch's <c>channels_last</c> memory
+    /// format, which TorchSharp 0.107 does not expose): the data laid out NHWC, the shape still
+    /// NCHW. libtorch's convolutions, BN and elementwise ops keep that layout for their outputs.
+    /// </summary>
+    public static Tensor ChannelsLast(Tensor t) =>
+        t.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+
+    /// <summary>Every conv weight of <paramref name="model"/> moved to channels-last order.</summary>
+    public static void WeightsChannelsLast(nn.Module model)
+    {
+        using var scope = NewDisposeScope();
+        foreach (var c in model.modules().OfType<Conv2d>())
+            using (no_grad())
+                c.weight = new Parameter(
+                    ChannelsLast(c.weight!.detach()).MoveToOuterDisposeScope()
+                );
+    }
 }
 
 /// <summary>
@@ -195,6 +214,8 @@ public sealed class SpikingResNet : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var n = x.shape[1];
         var y = x.flatten(0, 1); // fold time into the batch
+        if (ChannelsLast)
+            y = Units.ChannelsLast(y);
         y = bn1.forward(conv1.forward(y));
         if (sn1 is not null)
             y = sn1.forward(y);
@@ -204,6 +225,9 @@ public sealed class SpikingResNet : nn.Module<Tensor, Tensor>
         var pooled = y.mean([2, 3]); // adaptive average pool to 1×1, flattened: [T·N, C]
         return fc.forward(pooled).view(_t, n, -1).MoveToOuterDisposeScope();
     }
+
+    /// <summary>Feed the stem the input in channels-last order (<see cref="Units.ChannelsLast"/>).</summary>
+    public bool ChannelsLast { get; set; }
 
     /// <summary>All LIF layers, for firing-rate reports.</summary>
     public IEnumerable<Lif> Neurons() => modules().OfType<Lif>();

@@ -20,13 +20,19 @@ internal sealed class Options
     public bool ParamsOnly { get; private set; }
     public bool Rates { get; private set; }
     public bool ConvCheck { get; private set; }
+
+    /// <summary>Activations and conv weights in channels-last order (NHWC strides) instead of NCHW.</summary>
+    public bool ChannelsLast { get; private set; }
+
+    /// <summary>The LIF step as eight plain elementwise ops instead of lerp / spike / addcmul.</summary>
+    public bool PlainLif { get; private set; }
     public SurrogateMode Mode { get; private set; } = SurrogateMode.Function;
 
     private const string Usage = """
         usage: TorchSharpPeer [--model sew-resnet18|danet-pre-resnet18|sew-resnet34|danet-pre-resnet34]
                               [--T 4] [--batch 32] [--input 3x32x32] [--num-classes 10] [--stem cifar]
                               [--device cpu] [--steps 5] [--warmup 1] [--threads N]
-                              [--surrogate function|ste] [--rates] [--json]
+                              [--surrogate function|ste] [--layout nchw|nhwc] [--lif fused|plain] [--rates] [--json]
                TorchSharpPeer --params [--num-classes 10] [--input 3x32x32] [--json]
         """;
 
@@ -102,6 +108,26 @@ internal sealed class Options
                             "ste" => SurrogateMode.StraightThrough,
                             var v => throw new FormatException(
                                 $"--surrogate: expected function or ste, got '{v}'"
+                            ),
+                        };
+                        break;
+                    case "--layout":
+                        o.ChannelsLast = Next() switch
+                        {
+                            "nchw" => false,
+                            "nhwc" => true,
+                            var v => throw new FormatException(
+                                $"--layout: expected nchw or nhwc, got '{v}'"
+                            ),
+                        };
+                        break;
+                    case "--lif":
+                        o.PlainLif = Next() switch
+                        {
+                            "fused" => false,
+                            "plain" => true,
+                            var v => throw new FormatException(
+                                $"--lif: expected fused or plain, got '{v}'"
                             ),
                         };
                         break;

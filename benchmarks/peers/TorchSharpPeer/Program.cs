@@ -16,6 +16,7 @@ if (opts.Help)
     return 0;
 if (opts.Threads > 0)
     set_num_threads(opts.Threads);
+Lif.PlainOps = opts.PlainLif;
 
 if (opts.ParamsOnly)
 {
@@ -45,7 +46,11 @@ if (opts.ConvCheck)
 {
     // The README's conv case: input 32×64×32×32, 64 outputs, 3×3, stride 1, pad 1 (2.42 GFLOP forward).
     using var conv = nn.Conv2d(64, 64, 3, padding: 1, bias: false);
-    using var inp = randn(32, 64, 32, 32).requires_grad_();
+    if (opts.ChannelsLast)
+        Units.WeightsChannelsLast(conv);
+    using var inp = (
+        opts.ChannelsLast ? Units.ChannelsLast(randn(32, 64, 32, 32)) : randn(32, 64, 32, 32)
+    ).requires_grad_();
     double Time(bool backward)
     {
         var ts = new List<double>();
@@ -60,6 +65,18 @@ if (opts.ConvCheck)
         }
         return ts.Skip(1).Order().ElementAt(opts.Steps / 2);
     }
+    if (opts.ChannelsLast)
+    {
+        // The channels-last conv against the same conv on NCHW copies of its operands.
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var diff = conv.forward(inp)
+            .sub(nn.functional.conv2d(inp.contiguous(), conv.weight!.contiguous(), padding: [1, 1]))
+            .abs()
+            .max()
+            .item<float>();
+        Console.WriteLine($"nhwc against nchw: max |difference| {diff:E2}");
+    }
     var f = Time(false);
     var fb = Time(true);
     Console.WriteLine(
@@ -71,6 +88,7 @@ if (opts.ConvCheck)
     return 0;
 }
 
+manual_seed(1); // the initial weights, so runs with different options start from the same model
 using var model = Build(opts.Model, opts);
 model.train();
 var parameters = model.parameters().ToList();
@@ -154,6 +172,8 @@ if (opts.Json)
         ["torchsharp"] = typeof(torch).Assembly.GetName().Version?.ToString() ?? "?",
         ["libtorch"] = __version__,
         ["surrogate"] = opts.Mode == SurrogateMode.Function ? "function" : "straight-through",
+        ["layout"] = opts.ChannelsLast ? "nhwc" : "nchw",
+        ["lif"] = opts.PlainLif ? "plain" : "fused",
         ["device"] = "cpu",
         ["threads"] = get_num_threads(),
         ["t"] = opts.T,
@@ -183,7 +203,7 @@ if (opts.Json)
 else
 {
     Console.WriteLine(
-        $"{opts.Model} (TorchSharp {typeof(torch).Assembly.GetName().Version}, libtorch {__version__}, {get_num_threads()} threads, surrogate {opts.Mode}) T={opts.T} batch={opts.Batch} input={opts.C}x{opts.H}x{opts.W} classes={opts.NumClasses}"
+        $"{opts.Model} (TorchSharp {typeof(torch).Assembly.GetName().Version}, libtorch {__version__}, {get_num_threads()} threads, surrogate {opts.Mode}, layout {(opts.ChannelsLast ? "nhwc" : "nchw")}, LIF {(opts.PlainLif ? "plain" : "fused")} ops) T={opts.T} batch={opts.Batch} input={opts.C}x{opts.H}x{opts.W} classes={opts.NumClasses}"
     );
     Console.WriteLine($"parameters {Count(model):N0}");
     Console.WriteLine(
@@ -216,7 +236,13 @@ static SpikingResNet Build(string name, Options o)
             $"unknown model '{name}' (sew-resnet18|34, danet-pre-resnet18|34)"
         ),
     };
-    return new SpikingResNet(family, depth, o.NumClasses, o.C, o.T, o.Mode);
+    var model = new SpikingResNet(family, depth, o.NumClasses, o.C, o.T, o.Mode)
+    {
+        ChannelsLast = o.ChannelsLast,
+    };
+    if (o.ChannelsLast)
+        Units.WeightsChannelsLast(model);
+    return model;
 }
 
 static long Count(nn.Module m) => m.parameters().Sum(p => p.numel());

@@ -114,7 +114,7 @@ public sealed partial class CpuBackend
             use = true;
         else
         {
-            var density = SpikeConv.Density(x.Span());
+            var density = SpikeConv.Density(ArrayOf(x), (int)x.Offset, (int)x.Numel);
             if (!double.IsNaN(threshold))
                 use = density < threshold;
             else if (density >= MeasuredDensityCap)
@@ -398,12 +398,15 @@ public sealed partial class CpuBackend
             hw = g.OutH * g.OutW,
             inPlane = g.C * g.H * g.W;
         var wT = SpikeConv.TransposeWeights(w.Span(), g.K, ckk);
-        ForSampleChunks(
+        // Samples are independent: chunks of a few samples each, taken by whichever worker is
+        // free, so a worker that loses its core for a while does not hold up the call.
+        Par.For(
             g.N,
-            (_, s, e) =>
+            1,
+            (s, e) =>
             {
                 var scratch = SpikeConv.ForwardScratchFor(geo);
-                for (var i = s; i < e; i++)
+                for (var i = (int)s; i < e; i++)
                     SpikeConv.ForwardSample(
                         new ReadOnlySpan<float>(xa, xo + i * inPlane, inPlane),
                         wT,

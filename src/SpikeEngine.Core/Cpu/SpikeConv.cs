@@ -2,6 +2,8 @@ using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SpikeEngine.Cpu;
 
@@ -50,18 +52,52 @@ internal static class SpikeConv
         };
     }
 
-    /// <summary>Fraction of non-zero elements.</summary>
-    public static double Density(ReadOnlySpan<float> x)
+    /// <summary>Fraction of non-zero elements (−0 counts as zero, NaN as non-zero).</summary>
+    public static double Density(ReadOnlySpan<float> x) =>
+        x.Length == 0 ? 0 : (double)CountNonZero(x) / x.Length;
+
+    /// <summary>
+    /// <see cref="Density(ReadOnlySpan{float})"/> of <c>a[offset .. offset + length)</c>, counted in
+    /// chunks across cores (an exact count, so the result does not depend on the split).
+    /// </summary>
+    public static double Density(float[] a, int offset, int length)
     {
-        if (x.Length == 0)
+        if (length == 0)
             return 0;
         long nz = 0;
-        foreach (var v in x)
+        Par.For(
+            length,
+            Par.SerialThreshold * 4,
+            (s, e) =>
+                Interlocked.Add(
+                    ref nz,
+                    CountNonZero(new ReadOnlySpan<float>(a, offset + (int)s, (int)(e - s)))
+                )
+        );
+        return (double)nz / length;
+    }
+
+    /// <summary>Elements that compare unequal to 0 (IEEE comparison), a vector at a time.</summary>
+    public static long CountNonZero(ReadOnlySpan<float> x)
+    {
+        var i = 0;
+        long zeros = 0;
+        var w = Vector<float>.Count;
+        if (Vector.IsHardwareAccelerated && x.Length >= w)
         {
-            if (v != 0f)
-                nz++;
+            ref var r = ref MemoryMarshal.GetReference(x);
+            // Each lane counts at most Length / w zeros, and the lanes' sum at most Length: no overflow.
+            var acc = Vector<int>.Zero;
+            for (; i <= x.Length - w; i += w)
+                acc -= Vector.Equals(Vector.LoadUnsafe(ref r, (nuint)i), Vector<float>.Zero);
+            zeros = Vector.Sum(acc);
         }
-        return (double)nz / x.Length;
+        for (; i < x.Length; i++)
+        {
+            if (x[i] == 0f)
+                zeros++;
+        }
+        return x.Length - zeros;
     }
 
     /// <summary>K rounded up to a whole number of vectors.</summary>
@@ -73,10 +109,9 @@ internal static class SpikeConv
     {
         var kp = PaddedK(k);
         var wT = ArrayPool<float>.Shared.Rent(kp * ckk);
-        Array.Clear(wT, 0, kp * ckk);
-        for (var o = 0; o < k; o++)
-        for (var j = 0; j < ckk; j++)
-            wT[j * kp + o] = w[o * ckk + j];
+        if (kp != k)
+            Array.Clear(wT, 0, kp * ckk); // the padded lanes
+        Transpose(w, ckk, wT, kp, k, ckk);
         return wT;
     }
 
@@ -156,10 +191,31 @@ internal static class SpikeConv
             {
                 var src = x.Slice((c * g.H + ih) * g.W, g.W);
                 var d = ((ih + g.PadH) * wp + g.PadW) * words + (c >> 6);
-                for (var iw = 0; iw < g.W; iw++, d += words)
+                var iw = 0;
+                if (Vector256.IsHardwareAccelerated)
+                {
+                    // Eight inputs at a time: one compare, then only the non-zero lanes are visited.
+                    ref var r = ref MemoryMarshal.GetReference(src);
+                    for (; iw <= g.W - 8; iw += 8)
+                    {
+                        var v = Vector256.LoadUnsafe(ref r, (nuint)iw);
+                        var zero = Vector256.Equals(v, Vector256<float>.Zero);
+                        binary &=
+                            (
+                                zero | Vector256.Equals(v, Vector256<float>.One)
+                            ).ExtractMostSignificantBits() == 0xFF;
+                        var m = ~zero.ExtractMostSignificantBits() & 0xFF;
+                        while (m != 0)
+                        {
+                            masks[d + (iw + BitOperations.TrailingZeroCount(m)) * words] |= bit;
+                            m &= m - 1;
+                        }
+                    }
+                }
+                for (; iw < g.W; iw++)
                 {
                     var v = src[iw];
-                    masks[d] |= v != 0f ? bit : 0UL;
+                    masks[d + iw * words] |= v != 0f ? bit : 0UL;
                     binary &= v == 0f || v == 1f;
                 }
             }
@@ -215,10 +271,11 @@ internal static class SpikeConv
         Transpose(yT, kp, y, hw, hw, k);
     }
 
-    // dst[j·dstStride + i] = src[i·srcStride + j] for i < rows, j < cols, in 16×16 blocks: rows of
-    // the destination are often 4 KB apart, and an unblocked walk would map every store to the
-    // same L1 set.
-    private static void Transpose(
+    // dst[j·dstStride + i] = src[i·srcStride + j] for i < rows, j < cols: 8×8 blocks in AVX
+    // registers where the CPU has AVX, the edges (and everything without AVX) in 16×16 blocks of
+    // scalar moves: rows of the destination are often 4 KB apart, and an unblocked walk would map
+    // every store to the same L1 set. Moves only, so every path gives the same result.
+    internal static void Transpose(
         ReadOnlySpan<float> src,
         int srcStride,
         Span<float> dst,
@@ -227,18 +284,102 @@ internal static class SpikeConv
         int cols
     )
     {
-        const int B = 16;
-        for (var i0 = 0; i0 < rows; i0 += B)
+        if (rows <= 0 || cols <= 0)
+            return;
+        if ((long)(rows - 1) * srcStride + cols > src.Length)
+            throw new ArgumentException(
+                $"Transpose: {rows} rows of {cols} at stride {srcStride} need {(long)(rows - 1) * srcStride + cols} source elements, got {src.Length}",
+                nameof(src)
+            );
+        if ((long)(cols - 1) * dstStride + rows > dst.Length)
+            throw new ArgumentException(
+                $"Transpose: {cols} rows of {rows} at stride {dstStride} need {(long)(cols - 1) * dstStride + rows} destination elements, got {dst.Length}",
+                nameof(dst)
+            );
+        var rows8 = 0;
+        var cols8 = 0;
+        if (Avx.IsSupported)
         {
-            var i1 = Math.Min(rows, i0 + B);
-            for (var j0 = 0; j0 < cols; j0 += B)
+            rows8 = rows & ~7;
+            cols8 = cols & ~7;
+            ref var s0 = ref MemoryMarshal.GetReference(src);
+            ref var d0 = ref MemoryMarshal.GetReference(dst);
+            for (var i0 = 0; i0 < rows8; i0 += 8)
+            for (var j0 = 0; j0 < cols8; j0 += 8)
+                Transpose8x8(
+                    ref Unsafe.Add(ref s0, (nint)i0 * srcStride + j0),
+                    srcStride,
+                    ref Unsafe.Add(ref d0, (nint)j0 * dstStride + i0),
+                    dstStride
+                );
+        }
+        // What the 8×8 blocks left: the columns from cols8 on for every row, then the rows from
+        // rows8 on for the first cols8 columns.
+        TransposeScalar(src, srcStride, dst, dstStride, 0, rows, cols8, cols);
+        TransposeScalar(src, srcStride, dst, dstStride, rows8, rows, 0, cols8);
+    }
+
+    private static void TransposeScalar(
+        ReadOnlySpan<float> src,
+        int srcStride,
+        Span<float> dst,
+        int dstStride,
+        int rowStart,
+        int rowEnd,
+        int colStart,
+        int colEnd
+    )
+    {
+        const int B = 16;
+        for (var i0 = rowStart; i0 < rowEnd; i0 += B)
+        {
+            var i1 = Math.Min(rowEnd, i0 + B);
+            for (var j0 = colStart; j0 < colEnd; j0 += B)
             {
-                var j1 = Math.Min(cols, j0 + B);
+                var j1 = Math.Min(colEnd, j0 + B);
                 for (var j = j0; j < j1; j++)
                 for (var i = i0; i < i1; i++)
                     dst[j * dstStride + i] = src[i * srcStride + j];
             }
         }
+    }
+
+    // One 8×8 block: unpack pairs of rows, shuffle pairs of pairs, swap 128-bit halves.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(ref float src, int srcStride, ref float dst, int dstStride)
+    {
+        var r0 = Vector256.LoadUnsafe(ref src);
+        var r1 = Vector256.LoadUnsafe(ref src, (nuint)srcStride);
+        var r2 = Vector256.LoadUnsafe(ref src, (nuint)(2 * srcStride));
+        var r3 = Vector256.LoadUnsafe(ref src, (nuint)(3 * srcStride));
+        var r4 = Vector256.LoadUnsafe(ref src, (nuint)(4 * srcStride));
+        var r5 = Vector256.LoadUnsafe(ref src, (nuint)(5 * srcStride));
+        var r6 = Vector256.LoadUnsafe(ref src, (nuint)(6 * srcStride));
+        var r7 = Vector256.LoadUnsafe(ref src, (nuint)(7 * srcStride));
+        var t0 = Avx.UnpackLow(r0, r1);
+        var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3);
+        var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5);
+        var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7);
+        var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44);
+        var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44);
+        var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44);
+        var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44);
+        var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Permute2x128(u0, u4, 0x20).StoreUnsafe(ref dst);
+        Avx.Permute2x128(u1, u5, 0x20).StoreUnsafe(ref dst, (nuint)dstStride);
+        Avx.Permute2x128(u2, u6, 0x20).StoreUnsafe(ref dst, (nuint)(2 * dstStride));
+        Avx.Permute2x128(u3, u7, 0x20).StoreUnsafe(ref dst, (nuint)(3 * dstStride));
+        Avx.Permute2x128(u0, u4, 0x31).StoreUnsafe(ref dst, (nuint)(4 * dstStride));
+        Avx.Permute2x128(u1, u5, 0x31).StoreUnsafe(ref dst, (nuint)(5 * dstStride));
+        Avx.Permute2x128(u2, u6, 0x31).StoreUnsafe(ref dst, (nuint)(6 * dstStride));
+        Avx.Permute2x128(u3, u7, 0x31).StoreUnsafe(ref dst, (nuint)(7 * dstStride));
     }
 
     // dst[0..Kp) = Σ_i values[i] · rows[list[i]·Kp .. +Kp), 8 vectors of accumulators at a time.
@@ -381,7 +522,33 @@ internal static class SpikeConv
             for (var ih = 0; ih < g.H; ih++)
             {
                 var xs = x.Slice((c * g.H + ih) * g.W, g.W);
-                for (var iw = 0; iw < g.W; iw++)
+                var iw = 0;
+                if (Vector256.IsHardwareAccelerated)
+                {
+                    // Eight inputs at a time: one compare, then only the non-zero lanes are visited.
+                    ref var r = ref MemoryMarshal.GetReference(xs);
+                    for (; iw <= g.W - 8; iw += 8)
+                    {
+                        var m =
+                            ~Vector256
+                                .Equals(
+                                    Vector256.LoadUnsafe(ref r, (nuint)iw),
+                                    Vector256<float>.Zero
+                                )
+                                .ExtractMostSignificantBits() & 0xFF;
+                        while (m != 0)
+                        {
+                            var j = iw + BitOperations.TrailingZeroCount(m);
+                            m &= m - 1;
+                            rows[np] = ih;
+                            cols[np] = j;
+                            bases[np] = (ih + mh) * owp + j + mw;
+                            pv[np] = xs[j];
+                            np++;
+                        }
+                    }
+                }
+                for (; iw < g.W; iw++)
                 {
                     var v = xs[iw];
                     rows[np] = ih;
