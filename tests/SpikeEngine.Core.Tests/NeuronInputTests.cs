@@ -96,4 +96,56 @@ public class NeuronInputTests
             }
         }
     }
+
+    [Fact]
+    public void OperandsThatAreViewsAtAnOffsetAreReadFromTheirOffset()
+    {
+        // v0, scale and shift as views behind leading elements of a larger storage (as a slice
+        // of a bigger tensor is): the fused pass must read them at their offsets, like the composite.
+        using var scope = TensorScope.Begin();
+        var be = CpuBackend.Instance;
+        const int channels = 3,
+            inner = 5,
+            batch = 4,
+            t = 2;
+        var m = batch * channels * inner;
+        var spec = new NeuronSpec(NeuronKind.Lif, 0.5f, 1f, -0.25f, true, false, null!);
+        var x = Tensor.Normal([t, m], 0.6f, 1.2f, seed: 31);
+        var v0Whole = Tensor.Normal([m + 7], 0f, 0.5f, seed: 32);
+        var v0 = View(v0Whole, m, 7);
+        var affine = Tensor.Normal([2 * channels + 3], 1f, 0.4f, seed: 33);
+        var scale = View(affine, channels, 1);
+        var shift = View(affine, channels, 1 + channels + 2);
+        var spikes = Tensor.Empty([t, m]);
+        var h = Tensor.Empty([t, m], dtype: DType.Float16);
+        be.NeuronForward(spec, x, v0, null, spikes, h, Tensor.Empty([m]), null);
+
+        var fused = Tensor.Empty([t, m]);
+        be.NeuronInputAffine(spec, h, v0, null, scale, shift, channels, inner, fused);
+        // The composite on plain copies of the same values.
+        var v0Plain = Tensor.FromArray(v0.ToArray(), [m]);
+        var composite = BnNeuronOps.ReconstructInput(spec, h, v0Plain, null);
+        be.ChannelAffine(
+            composite,
+            Tensor.FromArray(scale.ToArray(), [channels]),
+            Tensor.FromArray(shift.ToArray(), [channels]),
+            t * batch,
+            channels,
+            inner,
+            composite
+        );
+        var f = fused.ToArray();
+        var c = composite.ToArray();
+        for (var i = 0; i < f.Length; i++)
+            Assert.True(
+                Math.Abs(f[i] - c[i]) <= 1e-6 + 1e-6 * Math.Abs(c[i]),
+                $"element {i}: fused {f[i]:R}, composite {c[i]:R}"
+            );
+    }
+
+    private static Tensor View(Tensor whole, int length, long offset)
+    {
+        whole.Storage.Retain();
+        return new Tensor(whole.Storage, new Shape(length), offset);
+    }
 }

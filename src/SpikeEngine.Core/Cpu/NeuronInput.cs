@@ -36,9 +36,14 @@ public sealed partial class CpuBackend
             TensorPrimitives.Sigmoid(kw, kw);
             k = kw[0];
         }
-        var sc = scale.Span().ToArray();
-        var sh = shift.Span().ToArray();
-        var v0a = v0 is null ? null : v0.Span().ToArray();
+        // The lambda below cannot capture spans: it reads the storages' arrays at their offsets
+        // (no per-call copies; v0 is as long as a whole row of the state).
+        var sc = ArrayOf(scale);
+        var sco = (int)scale.Offset;
+        var sh = ArrayOf(shift);
+        var sho = (int)shift.Offset;
+        var v0a = v0 is null ? null : ArrayOf(v0);
+        var v0o = v0 is null ? 0 : (int)v0.Offset;
         var ya = ArrayOf(y);
         var yo = (int)y.Offset;
         var dtype = h.DType;
@@ -72,7 +77,7 @@ public sealed partial class CpuBackend
                         if (v0a is null)
                             v.Fill(rest);
                         else
-                            v0a.AsSpan((int)s, len).CopyTo(v);
+                            v0a.AsSpan(v0o + (int)s, len).CopyTo(v);
                     }
                     else
                         ResetRow(hPrev.AsSpan(0, len), dPrev.AsSpan(0, len), hasReset, vr, vth, v);
@@ -103,9 +108,9 @@ public sealed partial class CpuBackend
                         var c = (int)(g / inner % channels);
                         var run = (int)Math.Min(len - i, inner - g % inner);
                         var seg = x.Slice(i, run);
-                        TensorPrimitives.Multiply(seg, sc[c], seg);
-                        if (sh[c] != 0f)
-                            TensorPrimitives.Add(seg, sh[c], seg);
+                        TensorPrimitives.Multiply(seg, sc[sco + c], seg);
+                        if (sh[sho + c] != 0f)
+                            TensorPrimitives.Add(seg, sh[sho + c], seg);
                         i += run;
                     }
                     (hCur, hPrev) = (hPrev, hCur);
