@@ -35,6 +35,11 @@ public enum MemoryLayout
 /// conv → BN pairs not followed by a neuron save only the conv input; backward recomputes the conv
 /// output (one extra conv forward).
 /// </param>
+/// <param name="RecomputeConvBnLimit">
+/// With <paramref name="RecomputeConvBn"/>, the dearest recomputation accepted, in FLOPs per byte
+/// of memory it frees (<see cref="RecomputeCost"/>): a conv whose recomputation costs more keeps
+/// its output instead. 0 accepts every one.
+/// </param>
 /// <param name="RecomputeStages">
 /// How many stages of residual blocks, counted from the input, run as recomputed segments
 /// (<see cref="Recompute"/>): 0 none, <see cref="AllStages"/> every stage. The first stages hold
@@ -48,7 +53,8 @@ public enum MemoryLayout
 /// back by <see cref="ToString"/> (checkpoints record it so): a layout name, <c>standard</c>,
 /// <c>lean</c> or <c>min</c>, optionally followed by overrides, <c>lean,state=bf16</c>. Keys:
 /// <c>pack_spikes</c>, <c>state</c> (fp32, bf16, fp16), <c>fuse_bn_neuron</c>,
-/// <c>recompute_conv_bn</c> (true/false), <c>recompute_stages</c> (a count or <c>all</c>),
+/// <c>recompute_conv_bn</c> (true/false), <c>recompute_conv_bn_limit</c> (FLOPs per byte, or
+/// <c>none</c>), <c>recompute_stages</c> (a count or <c>all</c>),
 /// <c>segment</c> (blocks per segment, or <c>auto</c>).
 /// </remarks>
 [JsonConverter(typeof(MemoryOptionsJsonConverter))]
@@ -58,9 +64,35 @@ public readonly record struct MemoryOptions(
     bool FuseBnNeuron,
     bool RecomputeConvBn = false,
     int RecomputeStages = 0,
-    int SegmentBlocks = 0
+    int SegmentBlocks = 0,
+    int RecomputeConvBnLimit = 0
 )
 {
+    /// <summary>
+    /// The lean layout's <see cref="RecomputeConvBnLimit"/>: a 3×3 conv recomputes its output
+    /// up to 113 input channels, a 1×1 conv up to 1024 (docs/memory.md, "Which conv → BN outputs lean recomputes").
+    /// </summary>
+    public const int LeanRecomputeLimit = 512;
+
+    /// <summary>
+    /// What recomputing <paramref name="conv"/>'s output costs, in FLOPs per byte of memory it
+    /// frees: 2·C·KH·KW multiply-adds per output element against the 4 bytes of its float32
+    /// value, C·KH·KW / 2.
+    /// </summary>
+    public static double RecomputeCost(Conv2d conv)
+    {
+        ArgumentNullException.ThrowIfNull(conv);
+        return conv.InChannels * (double)conv.Kernel * conv.Kernel / 2;
+    }
+
+    /// <summary>
+    /// Whether a conv → BN pair not followed by a neuron recomputes the conv output in backward
+    /// (<see cref="RecomputeConvBn"/> and, with a <see cref="RecomputeConvBnLimit"/>, a cost within it).
+    /// </summary>
+    public bool RecomputesConvBn(Conv2d conv) =>
+        RecomputeConvBn
+        && (RecomputeConvBnLimit <= 0 || RecomputeCost(conv) <= RecomputeConvBnLimit);
+
     /// <summary><see cref="RecomputeStages"/> value for every stage.</summary>
     public const int AllStages = int.MaxValue;
 
@@ -80,7 +112,8 @@ public readonly record struct MemoryOptions(
     public static MemoryOptions Standard => new(false, DType.Float32, false, false);
 
     /// <summary>Bit-packed spikes, float16 H, BN → neuron fusion, conv → BN recomputation.</summary>
-    public static MemoryOptions Lean => new(true, DType.Float16, true, true);
+    public static MemoryOptions Lean =>
+        new(true, DType.Float16, true, true, RecomputeConvBnLimit: LeanRecomputeLimit);
 
     /// <summary>The options of a layout.</summary>
     public static MemoryOptions For(MemoryLayout layout) =>
@@ -124,6 +157,10 @@ public readonly record struct MemoryOptions(
                 "state" => options with { StateDType = ParseStateDType(value) },
                 "fuse_bn_neuron" => options with { FuseBnNeuron = Bool(key, value) },
                 "recompute_conv_bn" => options with { RecomputeConvBn = Bool(key, value) },
+                "recompute_conv_bn_limit" => options with
+                {
+                    RecomputeConvBnLimit = value == "none" ? 0 : Count(key, value, 1),
+                },
                 "recompute_stages" => options with
                 {
                     RecomputeStages = value == "all" ? AllStages : Count(key, value),
@@ -133,7 +170,7 @@ public readonly record struct MemoryOptions(
                     SegmentBlocks = value == "auto" ? 0 : Count(key, value, 1),
                 },
                 _ => throw new ArgumentException(
-                    $"--memory: unknown key '{kv[0]}' in '{text}'; expected pack_spikes, state, fuse_bn_neuron, recompute_conv_bn, recompute_stages or segment",
+                    $"--memory: unknown key '{kv[0]}' in '{text}'; expected pack_spikes, state, fuse_bn_neuron, recompute_conv_bn, recompute_conv_bn_limit, recompute_stages or segment",
                     nameof(text)
                 ),
             };
@@ -169,7 +206,12 @@ public readonly record struct MemoryOptions(
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min
             ? n
             : throw new ArgumentException(
-                $"--memory: {key} must be an integer ≥ {min}{(key == "segment" ? " or auto" : " or all")}, got '{value}'",
+                $"--memory: {key} must be an integer ≥ {min}{key switch
+                {
+                    "segment" => " or auto",
+                    "recompute_conv_bn_limit" => " or none",
+                    _ => " or all",
+                }}, got '{value}'",
                 nameof(value)
             );
 
@@ -204,6 +246,11 @@ public readonly record struct MemoryOptions(
                 CultureInfo.InvariantCulture,
                 $",recompute_conv_bn={Lower(RecomputeConvBn)}"
             );
+        if (RecomputeConvBnLimit != basis.RecomputeConvBnLimit)
+            text.Append(
+                CultureInfo.InvariantCulture,
+                $",recompute_conv_bn_limit={(RecomputeConvBnLimit <= 0 ? "none" : RecomputeConvBnLimit.ToString(CultureInfo.InvariantCulture))}"
+            );
         if (RecomputeStages != basis.RecomputeStages)
             text.Append(
                 CultureInfo.InvariantCulture,
@@ -221,6 +268,7 @@ public readonly record struct MemoryOptions(
         + (StateDType != o.StateDType ? 1 : 0)
         + (FuseBnNeuron != o.FuseBnNeuron ? 1 : 0)
         + (RecomputeConvBn != o.RecomputeConvBn ? 1 : 0)
+        + (RecomputeConvBnLimit != o.RecomputeConvBnLimit ? 1 : 0)
         + (RecomputeStages != o.RecomputeStages ? 1 : 0)
         + (SegmentBlocks != o.SegmentBlocks ? 1 : 0);
 

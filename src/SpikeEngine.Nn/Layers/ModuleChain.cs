@@ -64,7 +64,7 @@ public sealed class ModuleChain
     /// <summary>
     /// Chooses the plan for <paramref name="memory"/>: with <see cref="MemoryOptions.FuseBnNeuron"/>
     /// a BN directly followed by a multi-step fused neuron is one <see cref="Fusion.BnNeuron"/>
-    /// step; with <see cref="MemoryOptions.RecomputeConvBn"/> a bias-free conv directly followed by
+    /// step; where <see cref="MemoryOptions.RecomputesConvBn"/> holds, a bias-free conv directly followed by
     /// a BN with as many channels, where that BN is not itself fused with a neuron, is one
     /// <see cref="Fusion.ConvBn"/> step; every other module is a step of its own.
     /// </summary>
@@ -78,8 +78,8 @@ public sealed class ModuleChain
             if (memory.FuseBnNeuron && BnThenNeuron(i))
                 fusion = Fusion.BnNeuron;
             else if (
-                memory.RecomputeConvBn
-                && m[i] is Conv2d { Bias: null } conv
+                m[i] is Conv2d { Bias: null } conv
+                && memory.RecomputesConvBn(conv)
                 && i + 1 < m.Length
                 && m[i + 1] is BatchNorm2d bn
                 && bn.Channels == conv.OutChannels

@@ -55,6 +55,50 @@ public class ModuleChainTests
     }
 
     [Fact]
+    public void LeanRecomputesOnlyTheConvOutputsThatAreCheapToRecompute()
+    {
+        // The cost is C·KH·KW / 2 FLOPs per byte freed: 576 for a 3×3 conv over 128 channels,
+        // 448 over 99 channels, 512 for a 1×1 conv over 1024 channels.
+        using var seq = new Sequential(
+            new Conv2d(128, 8, 3, padding: 1, seed: 1),
+            new BatchNorm2d(8),
+            new Conv2d(8, 8, 1, seed: 2),
+            new BatchNorm2d(8),
+            new Conv2d(8, 99, 1, seed: 3),
+            new BatchNorm2d(99),
+            new Conv2d(99, 1024, 3, padding: 1, seed: 4),
+            new BatchNorm2d(1024),
+            new Conv2d(1024, 8, 1, seed: 5),
+            new BatchNorm2d(8)
+        );
+        var convs = seq.Modules.OfType<Conv2d>().ToArray();
+        Assert.Equal([576.0, 4.0, 4.0, 445.5, 512.0], convs.Select(MemoryOptions.RecomputeCost));
+        MemoryOptions.Lean.ApplyTo(seq);
+        Assert.Equal(
+            [Fusion.None, Fusion.None, Fusion.ConvBn, Fusion.ConvBn, Fusion.ConvBn, Fusion.ConvBn],
+            seq.Plan.Steps.Select(s => s.Fusion)
+        );
+        Assert.Equal(0, seq.Plan.Steps[0].Start);
+        Assert.Equal(1, seq.Plan.Steps[1].Start);
+        MemoryOptions.Parse("lean,recompute_conv_bn_limit=none").ApplyTo(seq);
+        Assert.All(seq.Plan.Steps, s => Assert.Equal(Fusion.ConvBn, s.Fusion));
+        MemoryOptions.Parse("lean,recompute_conv_bn_limit=100").ApplyTo(seq);
+        Assert.Equal(
+            [
+                Fusion.None,
+                Fusion.None,
+                Fusion.ConvBn,
+                Fusion.ConvBn,
+                Fusion.None,
+                Fusion.None,
+                Fusion.None,
+                Fusion.None,
+            ],
+            seq.Plan.Steps.Select(s => s.Fusion)
+        );
+    }
+
+    [Fact]
     public void SingleStepNeuronsAreNotFused()
     {
         using var seq = new Sequential(
@@ -97,6 +141,9 @@ public class ModuleChainTests
     [InlineData("lean,state=bf16")]
     [InlineData("standard,pack_spikes=true")]
     [InlineData("lean,fuse_bn_neuron=false,recompute_conv_bn=false")]
+    [InlineData("lean,recompute_conv_bn_limit=none")]
+    [InlineData("lean,recompute_conv_bn_limit=4096")]
+    [InlineData("standard,recompute_conv_bn=true,recompute_conv_bn_limit=100")]
     public void TheTextFormRoundTrips(string text)
     {
         var options = MemoryOptions.Parse(text);
@@ -110,7 +157,13 @@ public class ModuleChainTests
         Assert.Equal(MemoryOptions.Lean, MemoryOptions.Parse("LEAN"));
         Assert.Equal(MemoryOptions.Standard, MemoryOptions.Parse("standard"));
         Assert.Equal(
-            new MemoryOptions(true, DType.BFloat16, true, true),
+            new MemoryOptions(
+                true,
+                DType.BFloat16,
+                true,
+                true,
+                RecomputeConvBnLimit: MemoryOptions.LeanRecomputeLimit
+            ),
             MemoryOptions.Parse("lean, state=bf16")
         );
         Assert.Equal(
@@ -130,6 +183,11 @@ public class ModuleChainTests
     [InlineData("lean,size=3", "unknown key 'size'", "lean,size=3")]
     [InlineData("lean,state=int8", "state must be fp32, bf16 or fp16", "'int8'")]
     [InlineData("standard,pack_spikes=maybe", "pack_spikes must be true or false", "'maybe'")]
+    [InlineData(
+        "lean,recompute_conv_bn_limit=0",
+        "recompute_conv_bn_limit must be an integer ≥ 1 or none",
+        "'0'"
+    )]
     public void BadTextNamesTheOptionAndTheValue(string text, string what, string value)
     {
         var e = Assert.Throws<ArgumentException>(() => MemoryOptions.Parse(text));
