@@ -7,7 +7,8 @@ namespace SpikeEngine.Models;
 /// Budget mode (<c>--memory-budget 6GiB</c>): the plan with the least recomputation whose predicted
 /// saved bytes (<see cref="ModelInfo.PredictSavedBytes"/>, a shape-only walk) fit the budget. The
 /// ladder, cheapest first: <c>standard</c>, <c>lean</c> (one extra conv per conv → BN pair without
-/// a neuron), then <c>min</c> recomputing the first 1, 2, ... stages (each recomputed block costs one
+/// a neuron), then <c>min</c> recomputing the first 1, 2, ... stages up to all of them (<c>min</c>
+/// itself recomputes all but the last; each recomputed block costs one
 /// extra forward; the first stages hold the largest activations, so they go first).
 /// </summary>
 public static class MemoryBudget
@@ -20,7 +21,10 @@ public static class MemoryBudget
             plans.Add(
                 MemoryOptions.Min with
                 {
-                    RecomputeStages = k == stages ? MemoryOptions.AllStages : k,
+                    RecomputeStages =
+                        k == stages ? MemoryOptions.AllStages
+                        : k == stages - 1 ? MemoryOptions.AllButLastStage
+                        : k,
                 }
             );
         return plans;

@@ -72,7 +72,17 @@ public class MinLayoutTests
     public void GradientsAndRunningStatisticsEqualLeanBitForBit(string family, string neuron)
     {
         var lean = Step(family, neuron, MemoryOptions.Lean);
-        var min = Step(family, neuron, MemoryOptions.Min);
+        // LIF cases recompute every stage, PLIF cases the min layout's own choice (all but the last).
+        var min = Step(
+            family,
+            neuron,
+            neuron == "lif"
+                ? MemoryOptions.Min with
+                {
+                    RecomputeStages = MemoryOptions.AllStages,
+                }
+                : MemoryOptions.Min
+        );
         Assert.Equal(lean.Logits, min.Logits);
         Assert.Equal(lean.Grads.Keys, min.Grads.Keys);
         foreach (var (p, g) in lean.Grads)
@@ -133,6 +143,46 @@ public class MinLayoutTests
         using (GradMode.NoGrad())
             stage.Forward(x);
         Assert.All(neurons, n => Assert.NotNull(n.V));
+    }
+
+    // In the min layout no multi-step neuron keeps its last membrane after a training call, the
+    // last stage's (not recomputed) included; lean keeps every one.
+    [Theory]
+    [InlineData("lean")]
+    [InlineData("min")]
+    public void TheMinLayoutKeepsNoNeuronStateAfterATrainingCall(string layout)
+    {
+        using var model = ModelRegistry.Create(
+            "sew-resnet18",
+            new ModelOptions
+            {
+                NumClasses = Classes,
+                Stem = Stem.Cifar,
+                Neuron = () => new LifNode(vThreshold: 0.5f),
+                Memory = MemoryOptions.Parse(layout),
+                Seed = 3,
+            }
+        );
+        var neurons = model
+            .NamedModules()
+            .Select(m => m.Module)
+            .OfType<FusedNeuronNode>()
+            .Where(n => n.StepMode == StepMode.Multi)
+            .ToList();
+        Assert.True(neurons.Count >= 17, $"{neurons.Count} multi-step neurons");
+        using var scope = TensorScope.Begin();
+        var x = Tensor.Normal([2, 2, 3, 16, 16], 0f, 2f, seed: 5);
+        model.Forward(x);
+        if (layout == "lean")
+        {
+            Assert.All(neurons, n => Assert.NotNull(n.V));
+            return;
+        }
+        Assert.All(neurons, n => Assert.Null(n.V));
+        var e = Assert.Throws<InvalidOperationException>(() => model.Forward(x));
+        Assert.Contains("ResetState", e.Message, StringComparison.Ordinal);
+        model.ResetState();
+        model.Forward(x);
     }
 
     // A stage of SEW blocks with dropout between them and PLIF neurons, recomputed in segments
@@ -292,8 +342,8 @@ public class MemoryBudgetTests
                 "lean",
                 "min,recompute_stages=1",
                 "min,recompute_stages=2",
-                "min,recompute_stages=3",
                 "min",
+                "min,recompute_stages=all",
             ],
             ladder.Select(p => p.ToString())
         );
@@ -328,6 +378,37 @@ public class MemoryBudgetTests
     }
 
     [Fact]
+    public void MinRecomputesEveryStageButTheLast()
+    {
+        using (Layer.ShapeOnly())
+        using (
+            var model = ModelRegistry.Create(
+                "sew-resnet18",
+                new ModelOptions
+                {
+                    Stem = Stem.Cifar,
+                    Neuron = () => new LifNode(),
+                    Memory = MemoryOptions.Min,
+                }
+            )
+        )
+        {
+            var stages = MemoryOptions.Stages(model);
+            Assert.Equal(4, stages.Count);
+            Assert.Equal([2, 2, 2, 0], stages.Select(s => ((Sequential)s.Stage).SegmentSteps));
+            Assert.True(((ResNet)model).RecomputesStem);
+        }
+        Assert.Equal(3, MemoryOptions.Min.RecomputedStages(4));
+        Assert.Equal(1, MemoryOptions.Min.RecomputedStages(2));
+        Assert.Equal(1, MemoryOptions.Min.RecomputedStages(1));
+        Assert.Equal(0, MemoryOptions.Min.RecomputedStages(0));
+        var all = MemoryOptions.Min with { RecomputeStages = MemoryOptions.AllStages };
+        Assert.Equal(4, all.RecomputedStages(4));
+        Assert.Equal(2, (MemoryOptions.Min with { RecomputeStages = 2 }).RecomputedStages(4));
+        Assert.Equal(0, MemoryOptions.Lean.RecomputedStages(4));
+    }
+
+    [Fact]
     public void MinTextFormRoundTrips()
     {
         foreach (
@@ -339,10 +420,18 @@ public class MemoryBudgetTests
                 "lean",
                 "standard",
                 "min,state=bf16",
+                "min,recompute_stages=all",
             }
         )
             Assert.Equal(text, MemoryOptions.Parse(text).ToString());
-        Assert.Equal(MemoryOptions.Min, MemoryOptions.Parse("lean,recompute_stages=all"));
+        Assert.Equal(MemoryOptions.Min, MemoryOptions.Parse("lean,recompute_stages=all_but_last"));
+        Assert.Equal(
+            MemoryOptions.Min with
+            {
+                RecomputeStages = MemoryOptions.AllStages,
+            },
+            MemoryOptions.Parse("lean,recompute_stages=all")
+        );
         var e = Assert.Throws<ArgumentException>(() => MemoryOptions.Parse("min,segment=0"));
         Assert.Contains("segment", e.Message);
     }

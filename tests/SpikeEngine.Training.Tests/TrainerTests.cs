@@ -63,7 +63,7 @@ public sealed class TrainerTests
         };
         var result = RunOnce(o);
         var ckpt = CheckpointStore.Load(result.LastCheckpoint!);
-        Assert.Equal(new MemoryOptions(true, DType.BFloat16, true, true), ckpt.State.Memory);
+        Assert.Equal(MemoryOptions.Lean with { StateDType = DType.BFloat16 }, ckpt.State.Memory);
         Assert.Equal("danet-mnist-tiny", ckpt.State.Run["model"]);
         Assert.Contains("\"memory\":\"lean,state=bf16\"", File.ReadAllText(result.LastCheckpoint!));
         var other = Assert.Throws<CheckpointException>(() =>

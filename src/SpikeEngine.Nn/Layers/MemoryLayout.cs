@@ -42,7 +42,8 @@ public enum MemoryLayout
 /// </param>
 /// <param name="RecomputeStages">
 /// How many stages of residual blocks, counted from the input, run as recomputed segments
-/// (<see cref="Recompute"/>): 0 none, <see cref="AllStages"/> every stage. The first stages hold
+/// (<see cref="Recompute"/>): 0 none, <see cref="AllStages"/> every stage,
+/// <see cref="AllButLastStage"/> every stage but the last (the min layout). The first stages hold
 /// the largest activations, so recomputing them first frees the most memory per replayed block.
 /// </param>
 /// <param name="SegmentBlocks">
@@ -54,7 +55,7 @@ public enum MemoryLayout
 /// <c>lean</c> or <c>min</c>, optionally followed by overrides, <c>lean,state=bf16</c>. Keys:
 /// <c>pack_spikes</c>, <c>state</c> (fp32, bf16, fp16), <c>fuse_bn_neuron</c>,
 /// <c>recompute_conv_bn</c> (true/false), <c>recompute_conv_bn_limit</c> (FLOPs per byte, or
-/// <c>none</c>), <c>recompute_stages</c> (a count or <c>all</c>),
+/// <c>none</c>), <c>recompute_stages</c> (a count, <c>all</c> or <c>all_but_last</c>),
 /// <c>segment</c> (blocks per segment, or <c>auto</c>).
 /// </remarks>
 [JsonConverter(typeof(MemoryOptionsJsonConverter))]
@@ -96,8 +97,23 @@ public readonly record struct MemoryOptions(
     /// <summary><see cref="RecomputeStages"/> value for every stage.</summary>
     public const int AllStages = int.MaxValue;
 
-    /// <summary>Lean plus recomputation of every stage, segments chosen by block kind.</summary>
-    public static MemoryOptions Min => Lean with { RecomputeStages = AllStages };
+    /// <summary>
+    /// <see cref="RecomputeStages"/> value for every stage but the last (the only stage of a
+    /// one-stage model is recomputed). Backward runs the last stage first, while the step's memory
+    /// is still far from its peak (the replay of the first stage), and frees what it kept before
+    /// the other stages replay: recomputing it costs a forward of its blocks and lowers no peak
+    /// (docs/memory.md, "Which stages min recomputes").
+    /// </summary>
+    public const int AllButLastStage = -1;
+
+    /// <summary>Lean plus recomputation of every stage but the last, segments chosen by block kind.</summary>
+    public static MemoryOptions Min => Lean with { RecomputeStages = AllButLastStage };
+
+    /// <summary>How many of a model's <paramref name="stages"/> stages, counted from the input, are recomputed.</summary>
+    public int RecomputedStages(int stages) =>
+        RecomputeStages == AllButLastStage
+            ? Math.Min(stages, Math.Max(1, stages - 1))
+            : Math.Min(stages, RecomputeStages);
 
     /// <summary>
     /// Blocks per segment for a stage of <paramref name="kind"/> blocks: <see cref="SegmentBlocks"/>
@@ -163,7 +179,12 @@ public readonly record struct MemoryOptions(
                 },
                 "recompute_stages" => options with
                 {
-                    RecomputeStages = value == "all" ? AllStages : Count(key, value),
+                    RecomputeStages = value switch
+                    {
+                        "all" => AllStages,
+                        "all_but_last" => AllButLastStage,
+                        _ => Count(key, value),
+                    },
                 },
                 "segment" => options with
                 {
@@ -210,6 +231,7 @@ public readonly record struct MemoryOptions(
                 {
                     "segment" => " or auto",
                     "recompute_conv_bn_limit" => " or none",
+                    "recompute_stages" => ", all or all_but_last",
                     _ => " or all",
                 }}, got '{value}'",
                 nameof(value)
@@ -254,7 +276,12 @@ public readonly record struct MemoryOptions(
         if (RecomputeStages != basis.RecomputeStages)
             text.Append(
                 CultureInfo.InvariantCulture,
-                $",recompute_stages={(RecomputeStages == AllStages ? "all" : RecomputeStages.ToString(CultureInfo.InvariantCulture))}"
+                $",recompute_stages={RecomputeStages switch
+                {
+                    AllStages => "all",
+                    AllButLastStage => "all_but_last",
+                    var n => n.ToString(CultureInfo.InvariantCulture),
+                }}"
             );
         if (SegmentBlocks != basis.SegmentBlocks)
             text.Append(CultureInfo.InvariantCulture, $",segment={SegmentBlocks}");
@@ -275,9 +302,10 @@ public readonly record struct MemoryOptions(
     /// <summary>
     /// Applies these options to the tree under <paramref name="root"/>, the one place where a
     /// layout takes effect: every conv's <see cref="Conv2d.PackBinaryInput"/>, every fused neuron's
-    /// <see cref="FusedNeuronNode.StateDType"/>, the fusion plan of every chain
+    /// <see cref="FusedNeuronNode.StateDType"/> and <see cref="FusedNeuronNode.KeepsTrainingState"/>
+    /// (off when any stage is recomputed), the fusion plan of every chain
     /// (<see cref="ModuleChain.Plan"/>), and the recomputed segments of the stages
-    /// (<see cref="Stages"/>: the first <see cref="RecomputeStages"/> of them).
+    /// (<see cref="Stages"/>: the first <see cref="RecomputedStages"/> of them).
     /// </summary>
     public void ApplyTo(Module root)
     {
@@ -296,16 +324,18 @@ public readonly record struct MemoryOptions(
                     break;
                 case FusedNeuronNode neuron:
                     neuron.StateDType = StateDType;
+                    neuron.KeepsTrainingState = RecomputeStages == 0;
                     break;
             }
         }
         foreach (var (_, chain) in root.Chains())
             chain.Plan(this);
         var stages = Stages(root);
+        var recomputed = RecomputedStages(stages.Count);
         for (var i = 0; i < stages.Count; i++)
         {
             var (stage, kind) = stages[i];
-            var blocks = i < RecomputeStages ? SegmentBlocksFor(kind) : 0;
+            var blocks = i < recomputed ? SegmentBlocksFor(kind) : 0;
             switch (stage)
             {
                 case DaStage da:

@@ -10,7 +10,7 @@ public abstract class FusedNeuronNode : NeuronNode
     private readonly string _op;
     private Tensor? _v; // (one step of the input: N, ...)
     private bool _ownsV;
-    private bool _stateDropped; // the last call was a multi-step training call in a recomputed segment
+    private bool _stateDropped; // the last call was a multi-step training call that kept no state
     private Tensor? _spikeCount; // int32 [1], written by the last forward
     private long _foldedCount;
     private DType _stateDType = DType.Float32;
@@ -172,7 +172,7 @@ public abstract class FusedNeuronNode : NeuronNode
             );
         if (_stateDropped)
             throw new InvalidOperationException(
-                $"{_op}: the membrane state after the last training call was not kept (a multi-step neuron in a recomputed segment keeps none, docs/memory.md \"min\"); call ResetState() before the next call, or use the lean layout to carry the state across calls"
+                $"{_op}: the membrane state after the last training call was not kept (a multi-step neuron in a recomputed segment or in a model of the min layout keeps none, docs/memory.md \"min\"); call ResetState() before the next call, or use the lean layout to carry the state across calls"
             );
         var steps = multi ? x.Shape[0] : 1;
         var m = checked((int)(x.Numel / steps));
@@ -196,9 +196,10 @@ public abstract class FusedNeuronNode : NeuronNode
         using (vLast)
         {
             // A training step starts every batch from rest (ResetState), so a multi-step neuron in a
-            // recomputed segment does not hold its last membrane (one float32 step of its input)
-            // until then; its state stays unset and a call that would continue from it fails.
-            if (multi && IsTraining && Recompute.IsActive)
+            // recomputed segment, or any with KeepsTrainingState off, does not hold its last
+            // membrane (one float32 step of its input) until then; its state stays unset and a
+            // call that would continue from it fails.
+            if (multi && IsTraining && (Recompute.IsActive || !KeepsTrainingState))
             {
                 ReplaceV(null, owned: false);
                 _stateDropped = true;
@@ -208,6 +209,15 @@ public abstract class FusedNeuronNode : NeuronNode
             return s2.Reshape(x.Shape.ToArray());
         }
     }
+
+    /// <summary>
+    /// Whether a multi-step training call keeps its last membrane as the state the next call
+    /// continues from (true by default; in a recomputed segment it never does). The min layout
+    /// turns it off for every neuron (<see cref="MemoryOptions.ApplyTo"/>): a training step starts
+    /// each batch from rest, and the state would stay allocated through backward for nothing.
+    /// Evaluation and single-step calls always keep the state.
+    /// </summary>
+    public bool KeepsTrainingState { get; set; } = true;
 
     protected override void ResetOwnState()
     {
