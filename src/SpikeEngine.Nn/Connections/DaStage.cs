@@ -96,7 +96,7 @@ public sealed class DaStage : Layer
         for (var from = 0; from < _blocks.Length; from += SegmentBlocks)
         {
             // A recomputed segment keeps its input only.
-            trace.Kept(s, packable: PackSegmentInput);
+            trace.KeptSegmentInput(s, PackSegmentInput);
             s = InferBlocks(
                 from,
                 Math.Min(_blocks.Length, from + SegmentBlocks),

@@ -84,7 +84,7 @@ public sealed class Sequential : Layer
         for (var from = 0; from < steps; from += SegmentSteps)
         {
             // A recomputed segment keeps its input only.
-            trace.Kept(s, packable: PackSegmentInput);
+            trace.KeptSegmentInput(s, PackSegmentInput);
             s = _chain.InferSteps(
                 s,
                 trace.Discarding(),
