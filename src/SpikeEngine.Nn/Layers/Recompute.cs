@@ -2,8 +2,9 @@ namespace SpikeEngine.Nn;
 
 /// <summary>
 /// Recomputation (gradient checkpointing) of a segment of modules with exact gradients: the
-/// forward pass runs the segment without recording and keeps only its input (bit-packed when it is
-/// spikes and the layout packs spikes, float32 otherwise); backward replays the segment's forward
+/// forward pass runs the segment without recording and keeps only its input (when the layout packs
+/// spikes: bit-packed when it is spikes, as bytes when it is spike counts, <see cref="CompactDType(Tensor)"/>;
+/// float32 otherwise); backward replays the segment's forward
 /// with recording on and back-propagates through the replay. The replay sees what the first pass
 /// saw, so it computes bit for bit the same tensors: every <see cref="Dropout"/> reuses the call
 /// index (hence the mask) it drew, every fused neuron starts from the membrane state it had at the
@@ -25,7 +26,8 @@ public static class Recompute
     /// Runs <paramref name="forward"/> over <paramref name="x"/> as a recomputed segment made of
     /// <paramref name="modules"/> (every parameter, neuron, dropout and BN the forward uses must be
     /// in their trees). Outside training, with recording off, or inside another segment it is a
-    /// plain call of <paramref name="forward"/>.
+    /// plain call of <paramref name="forward"/>. <paramref name="packSpikes"/>: keep the input in
+    /// <see cref="CompactDType(Tensor)"/> (bits for spikes, bytes for spike counts).
     /// </summary>
     public static Tensor Segment(
         IReadOnlyList<Module> modules,

@@ -44,7 +44,10 @@ public sealed class Sequential : Layer
     /// </summary>
     public int SegmentSteps { get; set; }
 
-    /// <summary>A recomputed segment keeps its input bit-packed when it is spikes.</summary>
+    /// <summary>
+    /// A recomputed segment keeps its input compact: bit-packed when it is spikes, as bytes when
+    /// it is spike counts (<see cref="Recompute.CompactDType(Tensor)"/>).
+    /// </summary>
     public bool PackSegmentInput { get; set; }
 
     public override Tensor Forward(Tensor x)
