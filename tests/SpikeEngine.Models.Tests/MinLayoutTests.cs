@@ -114,6 +114,41 @@ public class MinLayoutTests
         Assert.False(rows.ContainsKey("layer2.1")); // later stages: two blocks per segment
     }
 
+    // segment=auto: one block per segment in the first stage of a spiking stream (a Sequential
+    // of Spiking ResNet or SEW blocks), two basic blocks elsewhere and in a DaStage; segment=N
+    // everywhere.
+    [Theory]
+    [InlineData("sew-resnet18", "min", 1, 2)]
+    [InlineData("spiking-resnet18", "min", 1, 2)]
+    [InlineData("danet-pre-resnet18", "min", 2, 2)]
+    [InlineData("danet-post-resnet18", "min", 2, 2)]
+    [InlineData("sew-resnet18", "min,segment=2", 2, 2)]
+    [InlineData("sew-resnet18", "min,segment=1", 1, 1)]
+    public void SegmentLengthPerStage(string name, string layout, int first, int second)
+    {
+        using var model = (ResNet)
+            ModelRegistry.Create(
+                name,
+                new ModelOptions
+                {
+                    NumClasses = Classes,
+                    Stem = Stem.Cifar,
+                    Neuron = () => new LifNode(),
+                    Memory = MemoryOptions.Parse(layout),
+                }
+            );
+        static int Blocks(Layer stage) =>
+            stage switch
+            {
+                DaStage da => da.SegmentBlocks,
+                Sequential seq => seq.SegmentSteps,
+                _ => throw new InvalidOperationException(stage.GetType().Name),
+            };
+        Assert.Equal(first, Blocks(model.Stages[0]));
+        Assert.Equal(second, Blocks(model.Stages[1]));
+        Assert.True(model.RecomputesStem);
+    }
+
     // A stage of SEW ADD blocks fed with spikes, one block per segment: the boundaries keep the
     // spikes bit-packed and the spike counts (up to 2, then 3) as bytes, and the gradients, the
     // output and its count mark equal the plain stage's bit for bit. Without the mark (counts
@@ -291,6 +326,7 @@ public class SavedBytesPredictionTests
                     "standard",
                     "lean",
                     "min",
+                    "min,segment=2",
                     "min,recompute_stages=2,segment=1",
                 }
             )
