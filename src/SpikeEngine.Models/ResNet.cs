@@ -130,9 +130,13 @@ public sealed class ResNet : SpikingClassifier
 
     /// <summary>
     /// True when the first stage runs as recomputed segments (the min layout,
-    /// <see cref="MemoryOptions.RecomputeStages"/>): the stem then joins the stage in one segment
-    /// that keeps only the images, so neither the stem's activations (its pooling indices, its
-    /// neuron's state) nor the stage input are kept.
+    /// <see cref="MemoryOptions.RecomputeStages"/>): the stem is then recomputed too, so neither
+    /// its activations (its pooling indices, its neuron's state) nor its output are kept beyond a
+    /// segment's input. When the stem ends in a neuron (the post families) it is a segment of its
+    /// own that keeps only the images, and the first stage's first segment keeps its spikes
+    /// bit-packed; otherwise (the pre families, whose stem writes the real-valued stream) it joins
+    /// the first stage in one segment that keeps only the images (the stage's own segments run
+    /// nested in it, as plain calls).
     /// </summary>
     public bool RecomputesStem =>
         _stages[0] switch
@@ -142,14 +146,19 @@ public sealed class ResNet : SpikingClassifier
             _ => false,
         };
 
-    // The body steps up to and including the first stage.
-    private int StemAndFirstStageSteps()
+    private bool StemIsOwnSegment => _stem.Any(m => m is NeuronNode);
+
+    private bool PackSegmentInputs =>
+        _stages[0] is DaStage da ? da.PackSegmentInput : ((Sequential)_stages[0]).PackSegmentInput;
+
+    // The body steps of the stem's segment: the stem's, or the stem's and the first stage's.
+    private int StemSegmentSteps()
     {
         var steps = _body.Steps;
         for (var k = 0; k < steps.Count; k++)
         {
             if (steps[k].Start == _stem.Count)
-                return k + 1;
+                return StemIsOwnSegment ? k : k + 1;
         }
         throw new InvalidOperationException("ResNet: the first stage is not a step of the body");
     }
@@ -158,15 +167,12 @@ public sealed class ResNet : SpikingClassifier
     {
         if (!RecomputesStem)
             return _body.Forward(x);
-        var k = StemAndFirstStageSteps();
-        var pack = _stages[0] is DaStage da
-            ? da.PackSegmentInput
-            : ((Sequential)_stages[0]).PackSegmentInput;
+        var k = StemSegmentSteps();
         using var head = Recompute.Segment(
-            [.. _stem, _stages[0]],
+            StemIsOwnSegment ? _stem : [.. _stem, _stages[0]],
             s => _body.ForwardSteps(s, 0, k),
             x,
-            pack
+            PackSegmentInputs
         );
         return _body.ForwardSteps(head, k, _body.Steps.Count);
     }
@@ -176,8 +182,8 @@ public sealed class ResNet : SpikingClassifier
         ArgumentNullException.ThrowIfNull(trace);
         if (!RecomputesStem || trace.Layout is null)
             return _body.InferShape(shape, trace);
-        var k = StemAndFirstStageSteps();
-        trace.Kept(shape, packable: true);
+        var k = StemSegmentSteps();
+        trace.KeptSegmentInput(shape, PackSegmentInputs);
         var head = _body.InferSteps(shape, trace.Discarding(), 0, k);
         return _body.InferSteps(head, trace, k, _body.Steps.Count);
     }

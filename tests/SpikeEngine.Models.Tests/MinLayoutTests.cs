@@ -103,6 +103,123 @@ public class MinLayoutTests
         Assert.Equal(lean.Report.GenericBytes, min.Report.GenericBytes);
     }
 
+    // sew-resnet18 in min: the stem is a segment of its own that keeps the images (float32), the
+    // first stage runs in one-block segments whose inputs are the stem's spikes (bit-packed) and
+    // the first block's spike counts (one byte each), and the later stages keep SEW ADD's counts
+    // as bytes too.
+    [Fact]
+    public void SewStemAndCountStreamBoundariesKeepImagesBitsAndBytes()
+    {
+        var min = Step(
+            "sew-resnet18",
+            "lif",
+            MemoryOptions.Min with
+            {
+                RecomputeStages = MemoryOptions.AllStages,
+            }
+        ).Report;
+        var rows = min.Rows.ToDictionary(r => r.Layer);
+        long images = T * N * 3 * 32 * 32,
+            stage1 = T * N * 64 * 32 * 32;
+        Assert.Equal("recompute", rows["conv1"].Ops);
+        Assert.Equal(4 * images, rows["conv1"].SavedBytes);
+        Assert.Equal(stage1 / 8, rows["layer1.0"].SavedBytes);
+        Assert.Equal(stage1, rows["layer1.1"].SavedBytes);
+        Assert.Equal(stage1, rows["layer2.0"].SavedBytes); // the first stage's output
+        Assert.Equal(stage1 / 2, rows["layer3.0"].SavedBytes);
+        Assert.Equal(stage1 / 4, rows["layer4.0"].SavedBytes);
+        Assert.False(rows.ContainsKey("layer2.1")); // later stages: two blocks per segment
+    }
+
+    // segment=auto: one block per segment in the first stage of a spiking stream (a Sequential
+    // of Spiking ResNet or SEW blocks), two basic blocks elsewhere and in a DaStage; segment=N
+    // everywhere.
+    [Theory]
+    [InlineData("sew-resnet18", "min", 1, 2)]
+    [InlineData("spiking-resnet18", "min", 1, 2)]
+    [InlineData("danet-pre-resnet18", "min", 2, 2)]
+    [InlineData("danet-post-resnet18", "min", 2, 2)]
+    [InlineData("sew-resnet18", "min,segment=2", 2, 2)]
+    [InlineData("sew-resnet18", "min,segment=1", 1, 1)]
+    public void SegmentLengthPerStage(string name, string layout, int first, int second)
+    {
+        using var model = (ResNet)
+            ModelRegistry.Create(
+                name,
+                new ModelOptions
+                {
+                    NumClasses = Classes,
+                    Stem = Stem.Cifar,
+                    Neuron = () => new LifNode(),
+                    Memory = MemoryOptions.Parse(layout),
+                }
+            );
+        static int Blocks(Layer stage) =>
+            stage switch
+            {
+                DaStage da => da.SegmentBlocks,
+                Sequential seq => seq.SegmentSteps,
+                _ => throw new InvalidOperationException(stage.GetType().Name),
+            };
+        Assert.Equal(first, Blocks(model.Stages[0]));
+        Assert.Equal(second, Blocks(model.Stages[1]));
+        Assert.True(model.RecomputesStem);
+    }
+
+    // A stage of SEW ADD blocks fed with spikes, one block per segment: the boundaries keep the
+    // spikes bit-packed and the spike counts (up to 2, then 3) as bytes, and the gradients, the
+    // output and its count mark equal the plain stage's bit for bit. Without the mark (counts
+    // unknown) the same boundary keeps float32.
+    [Fact]
+    public void CountStreamBoundaryKeepsBytesAndReplaysExactly()
+    {
+        static (List<float[]> Values, List<long> Kept, int Bound) Run(int segment, bool mark)
+        {
+            ulong seed = 11;
+            ulong Next() => seed += 7;
+            NeuronNode Neuron() => new LifNode(vThreshold: 0.4f);
+            using var stage = new Sequential(
+                new SewBlock(BlockKind.Basic, 4, 4, 1, Neuron, Next),
+                new SewBlock(BlockKind.Basic, 4, 4, 1, Neuron, Next),
+                new SewBlock(BlockKind.Basic, 4, 4, 1, Neuron, Next)
+            );
+            MemoryOptions.Lean.ApplyTo(stage);
+            (stage.SegmentSteps, stage.PackSegmentInput) = (segment, true);
+            using var sn = new LifNode(vThreshold: 0.3f);
+            using var scope = TensorScope.Begin();
+            var x = Tensor.Normal([3, 2, 4, 8, 8], 0.5f, 1f, seed: 20);
+            x.RequiresGrad = true;
+            var spikes = sn.Forward(x);
+            Assert.True(spikes.IsBinary);
+            var input = mark ? spikes : spikes * 1f; // a product carries no mark
+            using var rec = GraphRecorder.Start();
+            var y = stage.Forward(input);
+            var kept = rec
+                .Nodes.Where(n => n.Name == "recompute")
+                .Select(n => n.SavedBytes)
+                .ToList();
+            using var w = Tensor.Normal([.. y.Shape.ToArray()], 0f, 1f, seed: 3);
+            (y * w).Sum().Backward();
+            var values = new List<float[]> { y.ToArray(), x.Grad!.ToArray() };
+            values.AddRange(stage.Parameters().Select(p => p.Grad!.ToArray()));
+            return (values, kept, y.CountBound);
+        }
+        const long numel = 3 * 2 * 4 * 8 * 8;
+        var plain = Run(0, mark: true);
+        Assert.Equal(4, plain.Bound); // spikes, then three ADDs of spikes
+        var min = Run(1, mark: true);
+        Assert.Equal([numel / 8, numel, numel], min.Kept);
+        Assert.Equal(4, min.Bound);
+        Assert.Equal(plain.Values.Count, min.Values.Count);
+        for (var i = 0; i < plain.Values.Count; i++)
+            Assert.True(plain.Values[i].SequenceEqual(min.Values[i]), $"value {i} differs");
+        var unmarked = Run(1, mark: false);
+        Assert.Equal([4 * numel, 4 * numel, 4 * numel], unmarked.Kept);
+        Assert.Equal(0, unmarked.Bound);
+        for (var i = 0; i < plain.Values.Count; i++)
+            Assert.True(plain.Values[i].SequenceEqual(unmarked.Values[i]), $"value {i} differs");
+    }
+
     // A multi-step neuron in a recomputed segment does not hold its last membrane after a
     // training call (every batch starts from rest); a call that would continue from it fails
     // with an error naming the fix, and after ResetState the stage runs again. Outside a
@@ -266,6 +383,7 @@ public class SavedBytesPredictionTests
                     "standard",
                     "lean",
                     "min",
+                    "min,segment=2",
                     "min,recompute_stages=2,segment=1",
                 }
             )
@@ -395,7 +513,7 @@ public class MemoryBudgetTests
         {
             var stages = MemoryOptions.Stages(model);
             Assert.Equal(4, stages.Count);
-            Assert.Equal([2, 2, 2, 0], stages.Select(s => ((Sequential)s.Stage).SegmentSteps));
+            Assert.Equal([1, 2, 2, 0], stages.Select(s => ((Sequential)s.Stage).SegmentSteps));
             Assert.True(((ResNet)model).RecomputesStem);
         }
         Assert.Equal(3, MemoryOptions.Min.RecomputedStages(4));

@@ -77,6 +77,7 @@ public abstract class Node
             return Tensor.EmptyLike(gradOutput);
         var t = gradOutput.Alias();
         t.IsBinary = false;
+        t.CountBound = 0;
         return t;
     }
 

@@ -21,6 +21,8 @@ public static class BnNeuronOps
     /// (T, M) viewed as [T·M/(C·inner), C, inner], then the neuron over the result, and returns the
     /// spikes (T, M) and the membrane after the last step (M). Arguments as in
     /// <see cref="Ops.BatchNorm"/> and <see cref="NeuronOps.Scan"/>. Gradients reach x, γ, β, v0 and w.
+    /// With <paramref name="overwriteInput"/> the caller gives x up (no handle reads its values
+    /// afterwards): BN's output is written over it, one input-sized buffer less.
     /// </summary>
     public static (Tensor Spikes, Tensor VLast) Scan(
         in NeuronSpec spec,
@@ -36,7 +38,8 @@ public static class BnNeuronOps
         Tensor? v0 = null,
         Tensor? w = null,
         DType stateDType = DType.Float32,
-        Tensor? spikeCount = null
+        Tensor? spikeCount = null,
+        bool overwriteInput = false
     )
     {
         const string op = "bn_neuron_scan";
@@ -88,7 +91,9 @@ public static class BnNeuronOps
         var invStd = Tensor.Empty(new Shape(channels), x.Device);
         var spikes = Tensor.EmptyLike(x);
         var vLast = Tensor.Empty(new Shape(m), x.Device);
-        using (var y = Tensor.EmptyLike(x))
+        // BN's output is written over its input when the caller gives the input up (both backends
+        // allow it, bit for bit): backward rebuilds BN's input and never reads x.
+        using (var y = overwriteInput ? x.Alias() : Tensor.EmptyLike(x))
         {
             be.BatchNormTrain(
                 x,
@@ -272,11 +277,16 @@ public static class BnNeuronOps
             var gw = Inputs[4] is { RequiresGrad: true }
                 ? Tensor.Empty(new Shape(1), device)
                 : null;
-            using var gy = Tensor.Empty(_h.Shape, device);
-            be.NeuronBackward(_spec, _h, _v0, _w, gradOutputs[0], gradOutputs[1], gy, gv0, gw);
+            // BN's output gradient; BN's input gradient is then written over it.
+            var gx = Tensor.Empty(_h.Shape, device);
+            be.NeuronBackward(_spec, _h, _v0, _w, gradOutputs[0], gradOutputs[1], gx, gv0, gw);
 
-            // BN input from its output: x = X·scale + shift, scale = 1/(γ invStd), shift = μ - β·scale.
-            using var xr = Tensor.Empty(_h.Shape, device);
+            // BN input from its output: x = X·scale + shift, scale = 1/(γ invStd), shift = μ - β·scale,
+            // written over the spikes' gradient (read by no one any more) when nothing shares it.
+            using var xr =
+                gradOutputs[0] is { } gs && gs.Shape == _h.Shape
+                    ? Overwritable(gs)
+                    : Tensor.Empty(_h.Shape, device);
             using (var scale = Tensor.Empty(new Shape(_c), device))
             using (var shift = Tensor.Empty(new Shape(_c), device))
             {
@@ -286,10 +296,9 @@ public static class BnNeuronOps
                 be.Binary(BinaryOp.Sub, _mean, shift, shift);
                 be.NeuronInputAffine(_spec, _h, _v0, _w, scale, shift, _c, _inner, xr);
             }
-            var gx = Tensor.Empty(_h.Shape, device);
             var gg = Tensor.Empty(new Shape(_c), device);
             var gb = Tensor.Empty(new Shape(_c), device);
-            be.BatchNormBackward(xr, gy, _gamma, _mean, _invStd, gx, gg, gb, _n, _c, _inner);
+            be.BatchNormBackward(xr, gx, _gamma, _mean, _invStd, gx, gg, gb, _n, _c, _inner);
             var gwShaped = gw;
             if (gw is not null && Inputs[4]!.Shape != gw.Shape)
             {

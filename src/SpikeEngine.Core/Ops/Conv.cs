@@ -134,11 +134,8 @@ public static partial class Ops
             var be = gy.Backend;
             Tensor? gx = null,
                 gw = null;
-            if (_w is not null)
-            {
-                gx = Tensor.Empty(new Shape(_g.N, _g.C, _g.H, _g.W), gy.Device);
-                be.Conv2dBackwardData(gy, _w, gx, _g);
-            }
+            // The weight gradient first: a bit-packed input is unpacked for it and freed before
+            // the input gradient is allocated, so the two are never live at once.
             if (_x is not null)
             {
                 gw = Tensor.Empty(new Shape(_g.K, _g.C, _g.KH, _g.KW), gy.Device);
@@ -149,6 +146,11 @@ public static partial class Ops
                 }
                 else
                     be.Conv2dBackwardFilter(_x, gy, gw, _g);
+            }
+            if (_w is not null)
+            {
+                gx = Tensor.Empty(new Shape(_g.N, _g.C, _g.H, _g.W), gy.Device);
+                be.Conv2dBackwardData(gy, _w, gx, _g);
             }
             return [gx, gw];
         }

@@ -13,6 +13,7 @@ public sealed partial class Tensor
                 $"{op}: in-place update of a graph tensor {Describe()}; use GradMode.NoGrad()"
             );
         IsBinary = false; // the values may no longer be 0/1 (other views of the storage keep theirs: see docs/memory.md)
+        CountBound = 0;
     }
 
     /// <summary>this += alpha · x (in place, not recorded).</summary>

@@ -45,7 +45,7 @@ public sealed partial class Tensor
                 nameof(shape)
             );
         Storage.Retain();
-        var view = new Tensor(Storage, s, Offset) { IsBinary = IsBinary };
+        var view = new Tensor(Storage, s, Offset) { IsBinary = IsBinary, CountBound = _countBound };
         if (Autograd.IsNeeded(this))
             Autograd.Record(view, new ReshapeNode(this));
         return view;

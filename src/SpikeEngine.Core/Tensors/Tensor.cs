@@ -102,6 +102,21 @@ public sealed partial class Tensor : IDisposable
     /// </summary>
     public bool IsBinary { get; internal set; }
 
+    /// <summary>
+    /// n &gt; 0 when every element is a whole number from 0 to n because the ops that produced it
+    /// say so: 1 for spikes (<see cref="IsBinary"/>), the sum of the operands' bounds for a sum of
+    /// spikes and spike counts (SEW's ADD connection); 0 when unknown. Views keep the mark and
+    /// in-place updates clear it, as <see cref="IsBinary"/>. A recomputed segment may then keep
+    /// this tensor as bytes (exact up to 255). Never inferred from values.
+    /// </summary>
+    public int CountBound
+    {
+        get => IsBinary ? 1 : _countBound;
+        internal set => _countBound = value;
+    }
+
+    private int _countBound;
+
     /// <summary>Dimension <paramref name="axis"/> (negative counts from the end).</summary>
     public int Size(int axis) => Shape[axis];
 
@@ -179,7 +194,11 @@ public sealed partial class Tensor : IDisposable
     {
         ThrowIfDisposed("alias");
         Storage.Retain();
-        return new Tensor(Storage, Shape, Offset, register) { IsBinary = IsBinary };
+        return new Tensor(Storage, Shape, Offset, register)
+        {
+            IsBinary = IsBinary,
+            _countBound = _countBound,
+        };
     }
 
     /// <summary>A view of the same storage, cut off from the graph.</summary>

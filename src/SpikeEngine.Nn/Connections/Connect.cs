@@ -14,7 +14,14 @@ public static class Connect
         switch (connect)
         {
             case SewConnect.Add:
-                return residual + identity;
+            {
+                var sum = residual + identity;
+                // A sum of spikes and spike counts is a spike count (exact in float32 far beyond
+                // any depth), so a recomputed segment may keep it as bytes.
+                if (residual.CountBound > 0 && identity.CountBound > 0)
+                    sum.CountBound = residual.CountBound + identity.CountBound;
+                return sum;
+            }
             case SewConnect.And:
                 return residual * identity;
             case SewConnect.IAnd:

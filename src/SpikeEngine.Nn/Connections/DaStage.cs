@@ -48,7 +48,10 @@ public sealed class DaStage : Layer
     /// </summary>
     public int SegmentBlocks { get; set; }
 
-    /// <summary>A recomputed segment keeps its input bit-packed when it is spikes.</summary>
+    /// <summary>
+    /// A recomputed segment keeps its input compact: bit-packed when it is spikes, as bytes when
+    /// it is spike counts (<see cref="Recompute.CompactDType(Tensor)"/>).
+    /// </summary>
     public bool PackSegmentInput { get; set; }
 
     public override Tensor Forward(Tensor x) // (T, N, C, H, W)
@@ -96,7 +99,7 @@ public sealed class DaStage : Layer
         for (var from = 0; from < _blocks.Length; from += SegmentBlocks)
         {
             // A recomputed segment keeps its input only.
-            trace.Kept(s, packable: PackSegmentInput);
+            trace.KeptSegmentInput(s, PackSegmentInput);
             s = InferBlocks(
                 from,
                 Math.Min(_blocks.Length, from + SegmentBlocks),

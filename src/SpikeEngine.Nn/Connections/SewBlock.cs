@@ -72,6 +72,10 @@ public sealed class SewBlock : ResidualBlock
         Connect.CheckSame("SewBlock", a, s);
         if (ConnectFunction != SewConnect.Add)
             trace.Saved(8 * ShapeTrace.Numel(a)); // the product keeps both operands
-        return (int[])a.Clone(); // a new tensor: spike counts, not spikes
+        // A new tensor: spike counts, not spikes (Connect.Sew marks ADD's bound the same way).
+        var y = (int[])a.Clone();
+        if (ConnectFunction == SewConnect.Add && trace.CountBound(a) > 0 && trace.CountBound(s) > 0)
+            trace.MarkCounts(y, trace.CountBound(a) + trace.CountBound(s));
+        return y;
     }
 }

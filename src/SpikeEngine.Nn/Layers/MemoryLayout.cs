@@ -117,10 +117,14 @@ public readonly record struct MemoryOptions(
 
     /// <summary>
     /// Blocks per segment for a stage of <paramref name="kind"/> blocks: <see cref="SegmentBlocks"/>
-    /// when set, else 2 basic blocks or 3 bottleneck blocks (docs/memory.md, "Segment length").
+    /// when set, else 1 for the first stage of a spiking stream (<paramref name="firstSpikingStage"/>:
+    /// its blocks pass spikes or spike counts, which a segment keeps at one bit or one byte per
+    /// element, and its replay at the largest resolution sets the step's peak), else 2 basic blocks
+    /// or 3 bottleneck blocks (docs/memory.md, "Segment length").
     /// </summary>
-    public int SegmentBlocksFor(BlockKind kind) =>
+    public int SegmentBlocksFor(BlockKind kind, bool firstSpikingStage = false) =>
         SegmentBlocks > 0 ? SegmentBlocks
+        : firstSpikingStage ? 1
         : kind == BlockKind.Bottleneck ? 3
         : 2;
 
@@ -335,7 +339,9 @@ public readonly record struct MemoryOptions(
         for (var i = 0; i < stages.Count; i++)
         {
             var (stage, kind) = stages[i];
-            var blocks = i < recomputed ? SegmentBlocksFor(kind) : 0;
+            // A Sequential stage's blocks (Spiking ResNet, SEW) pass spikes or spike counts; a
+            // DaStage passes the real-valued DA stream in the pre families.
+            var blocks = i < recomputed ? SegmentBlocksFor(kind, i == 0 && stage is Sequential) : 0;
             switch (stage)
             {
                 case DaStage da:

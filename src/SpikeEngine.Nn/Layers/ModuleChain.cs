@@ -117,7 +117,9 @@ public sealed class ModuleChain
         for (var k = from; k < to; k++)
         {
             var step = _steps[k];
-            var next = Run(step, y);
+            // An intermediate that nothing else holds (no saved copy, no other view) is lent to
+            // the step, which may overwrite it: it is disposed right after.
+            var next = Run(step, y, !ReferenceEquals(y, x) && y.Storage.RefCount == 1);
             if (!ReferenceEquals(y, x))
                 y.Dispose();
             y = next;
@@ -125,7 +127,7 @@ public sealed class ModuleChain
         return ReferenceEquals(y, x) ? x.Reshape(x.Shape.ToArray()) : y;
     }
 
-    private Tensor Run(ChainStep step, Tensor x)
+    private Tensor Run(ChainStep step, Tensor x, bool lent)
     {
         var first = _modules[step.Start];
         switch (step.Fusion)
@@ -140,7 +142,7 @@ public sealed class ModuleChain
                     && x.Rank == 5
                     && sn.StepMode == StepMode.Multi
                 )
-                    return sn.ForwardAfter(bn, x);
+                    return sn.ForwardAfter(bn, x, overwriteInput: lent);
                 break;
             }
             case Fusion.ConvBn:

@@ -2,8 +2,9 @@ namespace SpikeEngine.Nn;
 
 /// <summary>
 /// Recomputation (gradient checkpointing) of a segment of modules with exact gradients: the
-/// forward pass runs the segment without recording and keeps only its input (bit-packed when it is
-/// spikes and the layout packs spikes, float32 otherwise); backward replays the segment's forward
+/// forward pass runs the segment without recording and keeps only its input (when the layout packs
+/// spikes: bit-packed when it is spikes, as bytes when it is spike counts, <see cref="CompactDType(Tensor)"/>;
+/// float32 otherwise); backward replays the segment's forward
 /// with recording on and back-propagates through the replay. The replay sees what the first pass
 /// saw, so it computes bit for bit the same tensors: every <see cref="Dropout"/> reuses the call
 /// index (hence the mask) it drew, every fused neuron starts from the membrane state it had at the
@@ -25,7 +26,8 @@ public static class Recompute
     /// Runs <paramref name="forward"/> over <paramref name="x"/> as a recomputed segment made of
     /// <paramref name="modules"/> (every parameter, neuron, dropout and BN the forward uses must be
     /// in their trees). Outside training, with recording off, or inside another segment it is a
-    /// plain call of <paramref name="forward"/>.
+    /// plain call of <paramref name="forward"/>. <paramref name="packSpikes"/>: keep the input in
+    /// <see cref="CompactDType(Tensor)"/> (bits for spikes, bytes for spike counts).
     /// </summary>
     public static Tensor Segment(
         IReadOnlyList<Module> modules,
@@ -68,13 +70,30 @@ public static class Recompute
         var binary = y.IsBinary;
         // The memory report names the segment by its first module (a stage's first block).
         using var owner = GraphRecorder.Enter(modules.Count > 0 ? modules[0] : context);
-        Autograd.Record(
-            y,
-            new SegmentNode(x, packSpikes && x.IsBinary, forward, context, parameters)
-        );
+        Autograd.Record(y, new SegmentNode(x, packSpikes, forward, context, parameters));
         y.IsBinary = binary;
         return y;
     }
+
+    /// <summary>
+    /// The type a segment keeps its input in when the layout packs spikes: one bit per element
+    /// for spikes (<see cref="Tensor.IsBinary"/>), one byte for spike counts of at most 255
+    /// (<see cref="Tensor.CountBound"/>: SEW's ADD stream), float32 otherwise; each is exact.
+    /// </summary>
+    public static DType CompactDType(Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        return CompactDType(x.IsBinary, x.CountBound);
+    }
+
+    /// <summary>
+    /// <see cref="CompactDType(Tensor)"/> for a value that holds spikes (<paramref name="binary"/>)
+    /// or counts up to <paramref name="countBound"/> (0: unknown).
+    /// </summary>
+    public static DType CompactDType(bool binary, int countBound) =>
+        binary ? DType.Bit
+        : countBound is > 0 and <= byte.MaxValue ? DType.UInt8
+        : DType.Float32;
 
     /// <summary>
     /// The dropout call index to use: the next one of <paramref name="counter"/> outside a replay
@@ -219,8 +238,9 @@ public static class Recompute
     /// <summary>The recorded segment: keeps its input; backward replays the forward pass.</summary>
     private sealed class SegmentNode : Node
     {
-        private readonly Tensor _x; // the segment input, float32 or bit-packed
+        private readonly Tensor _x; // the segment input: float32, bit-packed or bytes
         private readonly bool _binary;
+        private readonly int _countBound;
         private readonly Func<Tensor, Tensor> _forward;
         private readonly Context _context;
         private readonly IReadOnlyList<Tensor> _parameters;
@@ -237,10 +257,12 @@ public static class Recompute
         {
             _parameters = parameters;
             _binary = x.IsBinary;
-            if (pack)
+            _countBound = x.CountBound;
+            var compact = pack ? CompactDType(x) : DType.Float32;
+            if (compact != DType.Float32)
             {
-                using var bits = x.ToDType(DType.Bit);
-                _x = Save(bits);
+                using var small = x.ToDType(compact);
+                _x = Save(small);
             }
             else
                 _x = Save(x);
@@ -278,7 +300,7 @@ public static class Recompute
                     device: x.Device
                 )
             );
-            one.IsBinary = _binary;
+            (one.IsBinary, one.CountBound) = (_binary, _countBound);
             using (one)
             using (GradMode.Enable())
             using (var recorder = GraphRecorder.Start())
@@ -298,8 +320,8 @@ public static class Recompute
 
         private Tensor Restore()
         {
-            var x = _x.DType == DType.Bit ? _x.ToDType(DType.Float32) : _x.Alias();
-            x.IsBinary = _binary;
+            var x = _x.DType == DType.Float32 ? _x.Alias() : _x.ToDType(DType.Float32);
+            (x.IsBinary, x.CountBound) = (_binary, _countBound);
             return x;
         }
 
@@ -308,8 +330,11 @@ public static class Recompute
             var gy = gradOutputs[0];
             if (gy is null)
                 return [null];
-            using var x = Restore();
-            x.RequiresGrad = Inputs[0]!.RequiresGrad;
+            // The replay's input is the output of a node that only collects its gradient, not a
+            // leaf: it is freed with the replay's other tensors before backward (the nodes that
+            // need it keep their own copy, bit-packed or not), and its gradient is accumulated
+            // like any intermediate's, in place, without a copy.
+            var input = Inputs[0]!.RequiresGrad ? new InputGradient() : null;
             try
             {
                 Node? root;
@@ -319,6 +344,10 @@ public static class Recompute
                 using (GradMode.Enable())
                 using (TensorScope.Begin())
                 {
+                    var x = Restore();
+                    Release(); // the kept input is not needed once restored
+                    if (input is not null)
+                        Autograd.Record(x, input);
                     var y = _context.Replay(_forward, x);
                     if (y.Shape != gy.Shape)
                         throw new InvalidOperationException(
@@ -333,14 +362,34 @@ public static class Recompute
                     Tensor.BackwardFrom(root, index, gy);
                 else
                     gy.Dispose();
-                var gx = x.Grad;
-                x.Grad = null;
-                return [gx];
+                return [input?.Take()];
             }
             finally
             {
                 _context.Dispose();
             }
+        }
+    }
+
+    /// <summary>The node of a replay's input: keeps the gradient that reaches it.</summary>
+    private sealed class InputGradient : Node
+    {
+        private Tensor? _grad;
+
+        public InputGradient()
+            : base("recompute_input") { }
+
+        public Tensor? Take()
+        {
+            var g = _grad;
+            _grad = null;
+            return g;
+        }
+
+        protected internal override Tensor?[] Backward(Tensor?[] gradOutputs)
+        {
+            _grad = gradOutputs[0]?.Alias();
+            return [];
         }
     }
 }

@@ -44,7 +44,10 @@ public sealed class Sequential : Layer
     /// </summary>
     public int SegmentSteps { get; set; }
 
-    /// <summary>A recomputed segment keeps its input bit-packed when it is spikes.</summary>
+    /// <summary>
+    /// A recomputed segment keeps its input compact: bit-packed when it is spikes, as bytes when
+    /// it is spike counts (<see cref="Recompute.CompactDType(Tensor)"/>).
+    /// </summary>
     public bool PackSegmentInput { get; set; }
 
     public override Tensor Forward(Tensor x)
@@ -84,7 +87,7 @@ public sealed class Sequential : Layer
         for (var from = 0; from < steps; from += SegmentSteps)
         {
             // A recomputed segment keeps its input only.
-            trace.Kept(s, packable: PackSegmentInput);
+            trace.KeptSegmentInput(s, PackSegmentInput);
             s = _chain.InferSteps(
                 s,
                 trace.Discarding(),

@@ -26,6 +26,7 @@ namespace SpikeEngine.Nn;
 public sealed class ShapeTrace
 {
     private readonly HashSet<int[]> _binary = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<int[], int> _counts = new(ReferenceEqualityComparer.Instance);
     private readonly HashSet<int[]> _keptFloat = new(ReferenceEqualityComparer.Instance);
     private readonly ShapeTrace? _parent;
 
@@ -42,6 +43,7 @@ public sealed class ShapeTrace
         _parent = parent;
         Layout = parent.Layout;
         _binary = parent._binary;
+        _counts = parent._counts;
     }
 
     /// <summary>The layout predicted; null for the legacy float32 accounting.</summary>
@@ -52,6 +54,20 @@ public sealed class ShapeTrace
 
     /// <summary>True when <paramref name="value"/> (a shape array standing for a tensor) holds spikes.</summary>
     public bool IsBinary(int[] value) => _binary.Contains(value);
+
+    /// <summary>
+    /// The largest spike count <paramref name="value"/> can hold (<see cref="Tensor.CountBound"/>):
+    /// 1 for spikes, what <see cref="MarkCounts"/> recorded for a sum of them, 0 when unknown.
+    /// </summary>
+    public int CountBound(int[] value) => IsBinary(value) ? 1 : _counts.GetValueOrDefault(value);
+
+    /// <summary>Marks <paramref name="value"/> as spike counts of at most <paramref name="bound"/> (SEW's ADD).</summary>
+    public void MarkCounts(int[] value, int bound)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        if (bound > 0)
+            _counts[value] = bound;
+    }
 
     /// <summary>
     /// Records <paramref name="value"/> kept for backward by an op: bit-packed (one bit per element,
@@ -70,6 +86,30 @@ public sealed class ShapeTrace
             Saved((Numel(value) + 7) / 8);
         else if (_keptFloat.Add(value))
             Saved(4 * Numel(value));
+    }
+
+    /// <summary>
+    /// Records <paramref name="value"/> kept as the input of a recomputed segment: in
+    /// <see cref="Recompute.CompactDType(bool, int)"/> (bits for spikes, bytes for spike counts)
+    /// when <paramref name="compact"/> and the layout packs spikes, each time; otherwise as
+    /// <see cref="Kept"/> keeps a float32 value.
+    /// </summary>
+    public void KeptSegmentInput(int[] value, bool compact)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        if (Layout is { PackSpikes: true } && compact)
+        {
+            switch (Recompute.CompactDType(IsBinary(value), CountBound(value)))
+            {
+                case DType.Bit:
+                    Saved((Numel(value) + 7) / 8);
+                    return;
+                case DType.UInt8:
+                    Saved(Numel(value));
+                    return;
+            }
+        }
+        Kept(value);
     }
 
     /// <summary>Records a BN's per-channel mean and inverse standard deviation (layout walk only).</summary>

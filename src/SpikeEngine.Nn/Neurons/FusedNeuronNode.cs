@@ -122,7 +122,13 @@ public abstract class FusedNeuronNode : NeuronNode
     /// (<see cref="BnNeuronOps.Scan"/>): only this neuron's H is saved for backward, BN's input is
     /// reconstructed from it. <paramref name="x"/> is BN's input <c>[T, N, C, H, W]</c>.
     /// </summary>
-    public Tensor ForwardAfter(BatchNorm2d bn, Tensor x)
+    /// <param name="bn">The BN before this neuron.</param>
+    /// <param name="x">BN's input.</param>
+    /// <param name="overwriteInput">
+    /// The caller gives <paramref name="x"/> up (no other handle reads it afterwards): BN's output
+    /// is written over it instead of into a new tensor.
+    /// </param>
+    public Tensor ForwardAfter(BatchNorm2d bn, Tensor x, bool overwriteInput = false)
     {
         ArgumentNullException.ThrowIfNull(bn);
         Check.Float(_op, "x", x);
@@ -156,7 +162,8 @@ public abstract class FusedNeuronNode : NeuronNode
                     v0,
                     ScanWeight,
                     _stateDType,
-                    _spikeCount
+                    _spikeCount,
+                    overwriteInput
                 )
         );
     }

@@ -132,6 +132,74 @@ public class LeanMemoryTests
     }
 
     [Fact]
+    public void SewAddMarksSpikeCountsAndViewsKeepTheBound()
+    {
+        using var scope = TensorScope.Begin();
+        var sn = new LifNode();
+        var x = Tensor.Normal([2, 3, 4], 0f, 2f, seed: 1);
+        var s = sn.Forward(x);
+        Assert.Equal(1, s.CountBound);
+        Assert.Equal(0, x.CountBound);
+        var two = Connect.Sew(SewConnect.Add, s, s);
+        Assert.False(two.IsBinary);
+        Assert.Equal(2, two.CountBound);
+        var three = Connect.Sew(SewConnect.Add, s, two);
+        Assert.Equal(3, three.CountBound);
+        Assert.Equal(3, three.Reshape(6, 4).CountBound);
+        Assert.Equal(3, three.Detach().CountBound);
+        Assert.All(three.ToArray(), v => Assert.True(v is 0f or 1f or 2f or 3f, $"{v}"));
+        // Only the SEW ADD of counts marks: a real-valued operand, a plain sum or AND do not.
+        Assert.Equal(0, Connect.Sew(SewConnect.Add, s, x).CountBound);
+        Assert.Equal(0, (s + s).CountBound);
+        Assert.Equal(0, Connect.Sew(SewConnect.And, s, s).CountBound);
+        var d = three.Detach();
+        using (GradMode.NoGrad())
+            d.Mul_(0.5f);
+        Assert.Equal(0, d.CountBound);
+        Assert.Equal(3, three.CountBound); // the other handle keeps its mark (as IsBinary)
+    }
+
+    // The fused BN → neuron op writes BN's output over an input the caller gives up: spikes,
+    // every gradient and the running statistics are those of a new output buffer, bit for bit.
+    [Theory]
+    [InlineData("lif")]
+    [InlineData("plif-v0-atan")]
+    [InlineData("lif-fp16")]
+    public void FusedBnNeuronOverAGivenUpInputIsBitIdentical(string kind)
+    {
+        (float[] Spikes, float[] XGrad, List<float[]> Grads, float[] Mean, bool Changed) Run(
+            bool overwrite
+        )
+        {
+            var sn = NewNeuron(kind);
+            sn.StateDType = kind == "lif-fp16" ? DType.Float16 : DType.Float32;
+            using var bn = new BatchNorm2d(C);
+            using var scope = TensorScope.Begin();
+            var x = Tensor.Normal([T, N, C, S, S], 0.3f, 1.5f, seed: 11, requiresGrad: true);
+            var before = x.ToArray();
+            if (kind.Contains("v0"))
+                sn.V = Tensor.Uniform([N, C, S, S], -0.2f, 0.2f, seed: 12);
+            var s = sn.ForwardAfter(bn, x, overwriteInput: overwrite);
+            var changed = !x.ToArray().SequenceEqual(before);
+            var r = Tensor.Normal([T, N, C, S, S], seed: 13);
+            (s * r).Sum().Backward();
+            List<float[]> grads = [.. bn.Parameters().Select(p => p.Grad!.ToArray())];
+            grads.AddRange(sn.Parameters().Select(p => p.Grad!.ToArray()));
+            return (s.ToArray(), x.Grad!.ToArray(), grads, bn.RunningMean.ToArray(), changed);
+        }
+        var fresh = Run(overwrite: false);
+        var over = Run(overwrite: true);
+        Assert.False(fresh.Changed);
+        Assert.True(over.Changed); // BN's output was written over the input
+        Approx.BitEqual("spikes", over.Spikes, fresh.Spikes);
+        Approx.BitEqual("x.grad", over.XGrad, fresh.XGrad);
+        Approx.BitEqual("running_mean", over.Mean, fresh.Mean);
+        Assert.Equal(fresh.Grads.Count, over.Grads.Count);
+        for (var i = 0; i < fresh.Grads.Count; i++)
+            Approx.BitEqual($"grad {i}", over.Grads[i], fresh.Grads[i]);
+    }
+
+    [Fact]
     public void SavedBytesOfATinyChainByHand()
     {
         // conv 1→2 (1×1) – BN(2) – LIF – conv 2→2 (1×1) over x [T=2, N=1, 1, 2, 2]: the conv output,
