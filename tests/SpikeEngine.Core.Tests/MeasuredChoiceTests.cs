@@ -53,6 +53,53 @@ public class MeasuredChoiceTests
         Assert.Equal(1, choice.Count);
     }
 
+    // Two calls measure one key at once and disagree (each finds the other implementation
+    // faster): both must end with the choice kept for the key, and each call's result (the
+    // implementation it ran last) must come from it. Bit-identical replays rely on that.
+    [Fact]
+    public async Task TwoCallsMeasuringOneKeyAtOnceEndWithTheKeptChoice()
+    {
+        var cost = new ThreadLocal<double>();
+        var choice = new MeasuredChoice<int>(run =>
+        {
+            cost.Value = 0;
+            run();
+            return cost.Value;
+        });
+        using var bothMeasuring = new Barrier(2);
+        var lastRun = new ThreadLocal<bool?>();
+        var waited = new ThreadLocal<bool>();
+        (bool Result, bool? Last) Measure(double firstCost, double secondCost)
+        {
+            var result = choice.Run(
+                0,
+                () =>
+                {
+                    lastRun.Value = false;
+                    cost.Value = firstCost;
+                },
+                () =>
+                {
+                    if (!waited.Value)
+                    {
+                        waited.Value = true;
+                        bothMeasuring.SignalAndWait(TimeSpan.FromSeconds(30));
+                    }
+                    lastRun.Value = true;
+                    cost.Value = secondCost;
+                }
+            );
+            return (result, lastRun.Value);
+        }
+        var a = Task.Run(() => Measure(1.0, 2.0)); // finds the first faster
+        var b = Task.Run(() => Measure(2.0, 1.0)); // finds the second faster
+        var results = await Task.WhenAll(a, b);
+        Assert.True(choice.TryGet(0, out var kept));
+        Assert.Equal((kept, (bool?)kept), results[0]);
+        Assert.Equal((kept, (bool?)kept), results[1]);
+        Assert.Equal(1, choice.Count);
+    }
+
     [Fact]
     public void EachKeyIsMeasuredOnItsOwn()
     {

@@ -7,7 +7,8 @@ namespace SpikeEngine.Cpu;
 /// benchmark mode does: the first time a key is seen both run and are timed, and the faster one is
 /// kept for that key from then on. Both must write the same complete result (up to float
 /// summation order); when the first wins the measuring call runs it once more, so every result for
-/// a key, the first included, comes from the same implementation.
+/// a key, the first included, comes from the same implementation, also when several threads
+/// measure the same key at once (the first choice stored wins, and the others adopt it).
 /// </summary>
 internal sealed class MeasuredChoice<TKey>
     where TKey : notnull
@@ -67,11 +68,16 @@ internal sealed class MeasuredChoice<TKey>
         }
         var tFirst = _time(first);
         var tSecond = _time(second);
-        useSecond = tSecond < tFirst;
+        // Another call may have measured the same key meanwhile (threads running the same shapes):
+        // the first choice stored is kept, and this call adopts it, so no result of the key ever
+        // comes from the other implementation.
+        lock (_chosen)
+        {
+            if (!_chosen.TryGetValue(key, out useSecond))
+                _chosen[key] = useSecond = tSecond < tFirst;
+        }
         if (!useSecond)
             first();
-        lock (_chosen)
-            _chosen[key] = useSecond;
         return useSecond;
     }
 }
