@@ -53,6 +53,9 @@ public abstract partial class BackendParityTests
                     0.1f,
                     1e-5f
                 );
+                // The same normalisation with the statistics given (a recomputed segment's replay).
+                var applied = c.E(total);
+                c.B.BatchNormApply(xt, gt, c.F(beta, ch), mean, istd, applied, n, ch, inner);
                 var gx = c.E(total);
                 var gg = c.E(ch);
                 var gb = c.E(ch);
@@ -60,6 +63,7 @@ public abstract partial class BackendParityTests
                 return
                 [
                     ("y", y),
+                    ("applied", applied),
                     ("mean", mean),
                     ("invStd", istd),
                     ("runningMean", rmt),

@@ -200,6 +200,24 @@ public interface IBackend
     );
 
     /// <summary>
+    /// The normalisation step of <see cref="BatchNormTrain"/> with the batch statistics given
+    /// (mean, inverse std: what an earlier <see cref="BatchNormTrain"/> of the same x wrote):
+    /// y = x·(γ·invStd) + (β − mean·γ·invStd), the same arithmetic, so the same x gives the same y
+    /// bit for bit. No running statistics are touched. y may be x itself, never overlap it otherwise.
+    /// </summary>
+    void BatchNormApply(
+        Tensor x,
+        Tensor gamma,
+        Tensor beta,
+        Tensor mean,
+        Tensor invStd,
+        Tensor y,
+        int n,
+        int channels,
+        int inner
+    );
+
+    /// <summary>
     /// gx, gγ, gβ of batch norm in training mode given x, gy, γ and the batch statistics. gx may
     /// be gy itself (the gradient is then written over the incoming one), never overlap it
     /// otherwise.

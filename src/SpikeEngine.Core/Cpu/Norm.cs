@@ -64,19 +64,7 @@ public sealed partial class CpuBackend
                 mu[c] = (float)m;
                 istd[c] = (float)(1.0 / Math.Sqrt(variance + eps));
                 varUnbiased[c] = (float)(count > 1 ? v / (count - 1) : variance);
-                var scale = g[c] * istd[c];
-                var shift = b[c] - mu[c] * scale;
-                for (var i = 0; i < n; i++)
-                {
-                    var off = (i * channels + c) * inner;
-                    var yr = new Span<float>(ya, yo + off, inner);
-                    TensorPrimitives.Multiply(
-                        new ReadOnlySpan<float>(xa, xo + off, inner),
-                        scale,
-                        yr
-                    );
-                    TensorPrimitives.Add(yr, shift, yr);
-                }
+                ApplyChannel(xa, xo, ya, yo, g[c], b[c], mu[c], istd[c], n, channels, inner, c);
             }
         );
         mu.CopyTo(mean.Span());
@@ -90,6 +78,62 @@ public sealed partial class CpuBackend
                 rm[c] = (1 - momentum) * rm[c] + momentum * mu[c];
                 rv[c] = (1 - momentum) * rv[c] + momentum * varUnbiased[c];
             }
+        }
+    }
+
+    public void BatchNormApply(
+        Tensor x,
+        Tensor gamma,
+        Tensor beta,
+        Tensor mean,
+        Tensor invStd,
+        Tensor y,
+        int n,
+        int channels,
+        int inner
+    )
+    {
+        using var profile = OpProfile.Time(OpKind.BatchNorm);
+        var xa = ArrayOf(x);
+        var ya = ArrayOf(y);
+        int xo = (int)x.Offset,
+            yo = (int)y.Offset;
+        var g = gamma.Span().ToArray();
+        var b = beta.Span().ToArray();
+        var mu = mean.Span().ToArray();
+        var istd = invStd.Span().ToArray();
+        Parallel.For(
+            0,
+            channels,
+            (int c) =>
+                ApplyChannel(xa, xo, ya, yo, g[c], b[c], mu[c], istd[c], n, channels, inner, c)
+        );
+    }
+
+    // y = x·scale + shift over one channel, scale = γ·invStd, shift = β − μ·scale.
+    private static void ApplyChannel(
+        float[] xa,
+        int xo,
+        float[] ya,
+        int yo,
+        float gamma,
+        float beta,
+        float mean,
+        float invStd,
+        int n,
+        int channels,
+        int inner,
+        int c
+    )
+    {
+        var scale = gamma * invStd;
+        var shift = beta - mean * scale;
+        for (var i = 0; i < n; i++)
+        {
+            var off = (i * channels + c) * inner;
+            var yr = new Span<float>(ya, yo + off, inner);
+            TensorPrimitives.Multiply(new ReadOnlySpan<float>(xa, xo + off, inner), scale, yr);
+            TensorPrimitives.Add(yr, shift, yr);
         }
     }
 

@@ -39,7 +39,8 @@ public static class BnNeuronOps
         Tensor? w = null,
         DType stateDType = DType.Float32,
         Tensor? spikeCount = null,
-        bool overwriteInput = false
+        bool overwriteInput = false,
+        BatchStatistics? statistics = null
     )
     {
         const string op = "bn_neuron_scan";
@@ -66,7 +67,8 @@ public static class BnNeuronOps
                 runningVar,
                 training: true,
                 momentum,
-                eps
+                eps,
+                statistics
             );
             using var y2 = y3.Reshape(t, m);
             return NeuronOps.Scan(spec, y2, v0, w, stateDType, spikeCount);
@@ -87,28 +89,28 @@ public static class BnNeuronOps
         );
 
         var be = x.Backend;
-        var mean = Tensor.Empty(new Shape(channels), x.Device);
-        var invStd = Tensor.Empty(new Shape(channels), x.Device);
+        Tensor mean,
+            invStd;
         var spikes = Tensor.EmptyLike(x);
         var vLast = Tensor.Empty(new Shape(m), x.Device);
         // BN's output is written over its input when the caller gives the input up (both backends
         // allow it, bit for bit): backward rebuilds BN's input and never reads x.
         using (var y = overwriteInput ? x.Alias() : Tensor.EmptyLike(x))
         {
-            be.BatchNormTrain(
+            (mean, invStd) = Ops.BatchNormStep(
+                op,
                 x,
                 gamma,
                 beta,
                 y,
-                mean,
-                invStd,
                 runningMean,
                 runningVar,
                 n,
                 channels,
                 inner,
                 momentum,
-                eps
+                eps,
+                statistics
             );
             using var h = Tensor.Empty(x.Shape, x.Device, stateDType);
             be.NeuronForward(spec, y, v0, w, spikes, h, vLast, spikeCount);

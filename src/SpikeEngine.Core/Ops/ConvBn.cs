@@ -22,7 +22,8 @@ public static partial class Ops
         Tensor runningVar,
         float momentum = 0.1f,
         float eps = 1e-5f,
-        bool packBinaryInput = false
+        bool packBinaryInput = false,
+        BatchStatistics? statistics = null
     )
     {
         const string op = "conv_bn";
@@ -54,24 +55,22 @@ public static partial class Ops
         var be = x.Backend;
         var outShape = new Shape(g.N, g.K, g.OutH, g.OutW);
         var z = Tensor.Empty(outShape, x.Device);
-        var mean = Tensor.Empty(new Shape(g.K), x.Device);
-        var invStd = Tensor.Empty(new Shape(g.K), x.Device);
         // BN normalises the conv output in place: one output-sized buffer, not two.
         be.Conv2dForward(x, weight, z, g);
-        be.BatchNormTrain(
+        var (mean, invStd) = BatchNormStep(
+            op,
             z,
             gamma,
             beta,
             z,
-            mean,
-            invStd,
             runningMean,
             runningVar,
             g.N,
             g.K,
             inner,
             momentum,
-            eps
+            eps,
+            statistics
         );
         if (Autograd.IsNeeded(x, weight, gamma, beta))
             Autograd.Record(

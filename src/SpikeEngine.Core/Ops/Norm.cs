@@ -16,7 +16,8 @@ public static partial class Ops
         Tensor runningVar,
         bool training,
         float momentum = 0.1f,
-        float eps = 1e-5f
+        float eps = 1e-5f,
+        BatchStatistics? statistics = null
     )
     {
         const string op = "batch_norm";
@@ -64,22 +65,20 @@ public static partial class Ops
                 nameof(x)
             );
         var y = Tensor.EmptyLike(x);
-        var mean = Tensor.Empty(new Shape(c), x.Device);
-        var invStd = Tensor.Empty(new Shape(c), x.Device);
-        x.Backend.BatchNormTrain(
+        var (mean, invStd) = BatchNormStep(
+            op,
             x,
             gamma,
             beta,
             y,
-            mean,
-            invStd,
             runningMean,
             runningVar,
             n,
             c,
             inner,
             momentum,
-            eps
+            eps,
+            statistics
         );
         if (Autograd.IsNeeded(x, gamma, beta))
             Autograd.Record(y, new BatchNormNode(x, gamma, beta, mean, invStd, n, c, inner));

@@ -151,6 +151,35 @@ public sealed partial class CudaBackend
         );
     }
 
+    public void BatchNormApply(
+        Tensor x,
+        Tensor gamma,
+        Tensor beta,
+        Tensor mean,
+        Tensor invStd,
+        Tensor y,
+        int n,
+        int channels,
+        int inner
+    )
+    {
+        const string op = "BatchNormApply";
+        var total = (long)n * channels * inner;
+        Launch(
+            KernelNames.BnApplyFwdF32,
+            total,
+            Ptr(op, "x", x),
+            Ptr(op, "gamma", gamma),
+            Ptr(op, "beta", beta),
+            Ptr(op, "mean", mean),
+            Ptr(op, "invStd", invStd),
+            Ptr(op, "y", y),
+            channels,
+            inner,
+            total
+        );
+    }
+
     public void BatchNormBackward(
         Tensor x,
         Tensor gy,

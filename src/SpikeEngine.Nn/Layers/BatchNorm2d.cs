@@ -69,9 +69,8 @@ public sealed class BatchNorm2d : Layer
     {
         ThrowIfShapeOnly("BatchNorm2d");
         using var owner = GraphRecorder.Enter(this);
-        var (runningMean, runningVar) = IsTraining
-            ? Recompute.RunningStats(this)
-            : (RunningMean, RunningVar);
+        var (runningMean, runningVar) = (RunningMean, RunningVar);
+        var statistics = IsTraining ? Recompute.Statistics(this) : null;
         return SeqToBatch.Apply(
             "BatchNorm2d",
             x,
@@ -87,7 +86,8 @@ public sealed class BatchNorm2d : Layer
                         runningVar,
                         IsTraining,
                         Momentum,
-                        Eps
+                        Eps,
+                        statistics
                     )
         );
     }

@@ -93,7 +93,8 @@ public sealed class Conv2d : Layer
                 nameof(bn)
             );
         using var owner = GraphRecorder.Enter(bn);
-        var (runningMean, runningVar) = Recompute.RunningStats(bn);
+        var (runningMean, runningVar) = (bn.RunningMean, bn.RunningVar);
+        var statistics = Recompute.Statistics(bn);
         return SeqToBatch.Apply(
             "Conv2d",
             x,
@@ -111,7 +112,8 @@ public sealed class Conv2d : Layer
                     runningVar,
                     bn.Momentum,
                     bn.Eps,
-                    PackBinaryInput
+                    PackBinaryInput,
+                    statistics
                 )
         );
     }

@@ -8,9 +8,9 @@ namespace SpikeEngine.Nn;
 /// with recording on and back-propagates through the replay. The replay sees what the first pass
 /// saw, so it computes bit for bit the same tensors: every <see cref="Dropout"/> reuses the call
 /// index (hence the mask) it drew, every fused neuron starts from the membrane state it had at the
-/// segment's entry, and every <see cref="BatchNorm2d"/> normalises with the batch statistics of
-/// the same input (recomputed by the same deterministic kernel) while its running statistics,
-/// already updated by the first pass, are left alone (the replay updates scratch copies). The
+/// segment's entry, and every <see cref="BatchNorm2d"/> normalises with the batch mean and inverse
+/// standard deviation its first pass computed from the same input (<see cref="Statistics"/>: no
+/// pass over the data, no running statistics updated; the first pass updated them once). The
 /// gradients therefore equal those of the same layout without recomputation, bit for bit
 /// (docs/memory.md, "min").
 /// </summary>
@@ -112,15 +112,22 @@ public static class Recompute
     }
 
     /// <summary>
-    /// The running statistics <paramref name="bn"/> updates in this pass: its own, or scratch
-    /// copies during a replay (the first pass already updated the real ones once).
+    /// Where <paramref name="bn"/> takes its batch statistics in this pass: from the batch outside
+    /// a segment (null); from the batch, remembered, in a segment's first pass; the remembered ones,
+    /// in call order, during its replay (the same values the kernel would compute again from the
+    /// same input, without the two passes over it).
     /// </summary>
-    internal static (Tensor Mean, Tensor Var) RunningStats(BatchNorm2d bn)
+    internal static BatchStatistics? Statistics(BatchNorm2d bn)
     {
         var c = t_context;
-        if (c is null || !c.Replaying)
-            return (bn.RunningMean, bn.RunningVar);
-        return c.Scratch(bn);
+        if (c is null)
+            return null;
+        return c.Replaying
+            ? new BatchStatistics { Given = c.RecallStatistics(bn) }
+            : new BatchStatistics
+            {
+                Computed = (mean, invStd) => c.RememberStatistics(bn, mean, invStd),
+            };
     }
 
     /// <summary>What a segment's first pass remembers for its replay.</summary>
@@ -130,8 +137,13 @@ public static class Recompute
             ReferenceEqualityComparer.Instance
         );
         private readonly Dictionary<Module, int> _cursor = new(ReferenceEqualityComparer.Instance);
+        private readonly Dictionary<Module, List<(Tensor Mean, Tensor InvStd)>> _statistics = new(
+            ReferenceEqualityComparer.Instance
+        );
+        private readonly Dictionary<Module, int> _statisticsCursor = new(
+            ReferenceEqualityComparer.Instance
+        );
         private readonly List<(FusedNeuronNode Neuron, Tensor? V)> _entryStates = [];
-        private readonly List<Tensor> _scratch = [];
 
         public Context(IReadOnlyList<Module> tree)
         {
@@ -180,13 +192,27 @@ public static class Recompute
             return list[i];
         }
 
-        public (Tensor Mean, Tensor Var) Scratch(BatchNorm2d bn)
+        public void RememberStatistics(BatchNorm2d bn, Tensor mean, Tensor invStd)
         {
-            var mean = TensorScope.Unscoped(bn.RunningMean.ToDType(DType.Float32));
-            var var = TensorScope.Unscoped(bn.RunningVar.ToDType(DType.Float32));
-            _scratch.Add(mean);
-            _scratch.Add(var);
-            return (mean, var);
+            if (!_statistics.TryGetValue(bn, out var list))
+                _statistics[bn] = list = [];
+            list.Add(
+                (
+                    TensorScope.Unscoped(mean.ToDType(DType.Float32)),
+                    TensorScope.Unscoped(invStd.ToDType(DType.Float32))
+                )
+            );
+        }
+
+        public (Tensor Mean, Tensor InvStd) RecallStatistics(BatchNorm2d bn)
+        {
+            var i = _statisticsCursor.GetValueOrDefault(bn);
+            if (!_statistics.TryGetValue(bn, out var list) || i >= list.Count)
+                throw new InvalidOperationException(
+                    $"Recompute: the replay ran BatchNorm2d({bn.Channels}) more often than the first pass ({i + 1} > {list?.Count ?? 0})"
+                );
+            _statisticsCursor[bn] = i + 1;
+            return list[i];
         }
 
         /// <summary>
@@ -200,6 +226,7 @@ public static class Recompute
             foreach (var (n, v) in _entryStates)
                 after.Add(n.ExchangeState(entryStates ? v?.ToDType(v.DType) : null, owned: true));
             _cursor.Clear();
+            _statisticsCursor.Clear();
             Replaying = true;
             var outer = t_context;
             t_context = this;
@@ -218,20 +245,21 @@ public static class Recompute
                     if (owned)
                         v?.Dispose();
                 }
-                foreach (var t in _scratch)
-                    t.Dispose();
-                _scratch.Clear();
             }
         }
 
         public void Dispose()
         {
+            foreach (var list in _statistics.Values)
+            foreach (var (mean, invStd) in list)
+            {
+                mean.Dispose();
+                invStd.Dispose();
+            }
+            _statistics.Clear();
             foreach (var (_, v) in _entryStates)
                 v?.Dispose();
             _entryStates.Clear();
-            foreach (var t in _scratch)
-                t.Dispose();
-            _scratch.Clear();
         }
     }
 

@@ -144,7 +144,8 @@ public abstract class FusedNeuronNode : NeuronNode
             );
         using var owner = GraphRecorder.Enter(this);
         var inner = x.Shape[3] * x.Shape[4];
-        var (runningMean, runningVar) = Recompute.RunningStats(bn);
+        var (runningMean, runningVar) = (bn.RunningMean, bn.RunningVar);
+        var statistics = Recompute.Statistics(bn);
         return Run(
             x,
             (x2, v0) =>
@@ -163,7 +164,8 @@ public abstract class FusedNeuronNode : NeuronNode
                     ScanWeight,
                     _stateDType,
                     _spikeCount,
-                    overwriteInput
+                    overwriteInput,
+                    statistics
                 )
         );
     }
