@@ -13,7 +13,10 @@ public sealed class BatchStatistics
     /// <summary>Mean and inverse standard deviation to use, [C] each; null computes them.</summary>
     public (Tensor Mean, Tensor InvStd)? Given { get; init; }
 
-    /// <summary>Called with the computed mean and inverse standard deviation (the callee copies what it keeps).</summary>
+    /// <summary>
+    /// Called with the computed mean and inverse standard deviation; the callee keeps new handles
+    /// (<see cref="Tensor.Alias"/>) on what it needs, as nothing writes them afterwards.
+    /// </summary>
     public Action<Tensor, Tensor>? Computed { get; init; }
 }
 
@@ -52,8 +55,9 @@ public static partial class Ops
                         nameof(statistics)
                     );
             }
-            var gm = given.Mean.ToDType(DType.Float32);
-            var gi = given.InvStd.ToDType(DType.Float32);
+            // New handles on the given vectors (read only, by this step and its node).
+            var gm = given.Mean.Alias();
+            var gi = given.InvStd.Alias();
             be.BatchNormApply(x, gamma, beta, gm, gi, y, n, channels, inner);
             return (gm, gi);
         }

@@ -117,8 +117,8 @@ public sealed class ModuleChain
         for (var k = from; k < to; k++)
         {
             var step = _steps[k];
-            // An intermediate that nothing else holds (no saved copy, no other view) is lent to
-            // the step, which may overwrite it: it is disposed right after.
+            // An intermediate that nothing else holds (no saved copy, no other view) is dead once
+            // the step has read it, so the step may write over it; it is disposed right after.
             var next = Run(step, y, !ReferenceEquals(y, x) && y.Storage.RefCount == 1);
             if (!ReferenceEquals(y, x))
                 y.Dispose();
@@ -127,7 +127,7 @@ public sealed class ModuleChain
         return ReferenceEquals(y, x) ? x.Reshape(x.Shape.ToArray()) : y;
     }
 
-    private Tensor Run(ChainStep step, Tensor x, bool lent)
+    private Tensor Run(ChainStep step, Tensor x, bool inputDead)
     {
         var first = _modules[step.Start];
         switch (step.Fusion)
@@ -142,7 +142,7 @@ public sealed class ModuleChain
                     && x.Rank == 5
                     && sn.StepMode == StepMode.Multi
                 )
-                    return sn.ForwardAfter(bn, x, overwriteInput: lent);
+                    return sn.ForwardAfter(bn, x, overwriteInput: inputDead);
                 break;
             }
             case Fusion.ConvBn:

@@ -196,12 +196,8 @@ public static class Recompute
         {
             if (!_statistics.TryGetValue(bn, out var list))
                 _statistics[bn] = list = [];
-            list.Add(
-                (
-                    TensorScope.Unscoped(mean.ToDType(DType.Float32)),
-                    TensorScope.Unscoped(invStd.ToDType(DType.Float32))
-                )
-            );
+            // New handles on the op's [C] vectors, which nothing writes after the forward.
+            list.Add((TensorScope.Unscoped(mean.Alias()), TensorScope.Unscoped(invStd.Alias())));
         }
 
         public (Tensor Mean, Tensor InvStd) RecallStatistics(BatchNorm2d bn)
