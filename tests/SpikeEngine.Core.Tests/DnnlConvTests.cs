@@ -4,8 +4,9 @@ using Xunit;
 namespace SpikeEngine.Tests;
 
 /// <summary>
-/// The two dense convolution paths, oneDNN and im2col + GEMM (the fallback), each against float64
-/// direct loops and against each other: forward, data gradient and weight gradient.
+/// The dense convolution paths, oneDNN, im2col + GEMM per sample (the fallback) and the batched
+/// im2col + GEMM over several samples, each against float64 direct loops and against each other:
+/// forward, data gradient and weight gradient.
 /// </summary>
 public class DnnlConvTests
 {
@@ -44,6 +45,45 @@ public class DnnlConvTests
             (x, w, y, g) => CpuBackend.Im2ColForward(x, w, y, g),
             (gy, w, gx, g) => CpuBackend.Im2ColBackwardData(gy, w, gx, g),
             (x, gy, gw, g) => CpuBackend.Im2ColBackwardFilter(x, gy, gw, g)
+        );
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void BatchedGemmMatchesFloat64LoopsAndIm2Col(
+        int n,
+        int c,
+        int h,
+        int wd,
+        int k,
+        int kh,
+        int kw,
+        int stride,
+        int padding,
+        int dilation
+    ) =>
+        CheckPath(
+            "batched",
+            new ConvCase(n, c, h, wd, k, kh, kw, stride, padding, dilation),
+            (x, w, y, g) => BatchedConv.Forward(Data(x), 0, Data(w), 0, Data(y), 0, g),
+            (gy, w, gx, g) => BatchedConv.BackwardData(Data(gy), 0, Data(w), 0, Data(gx), 0, g),
+            (x, gy, gw, g) => BatchedConv.BackwardWeights(Data(x), 0, Data(gy), 0, Data(gw), 0, g),
+            againstIm2Col: true
+        );
+
+    // Many samples: several GEMM chunks per worker (7 × 7 maps: 20 samples per chunk), a sample
+    // count that leaves the last worker fewer samples, and a weight gradient summed over chunks
+    // and workers; 5 samples (per-worker chunks of 3 and 2).
+    [Theory]
+    [InlineData(83, 6, 7, 7, 10)]
+    [InlineData(5, 9, 4, 4, 8)]
+    [InlineData(130, 4, 4, 4, 6)]
+    public void BatchedGemmChunksMatchFloat64Loops(int n, int c, int h, int wd, int k) =>
+        CheckPath(
+            "batched (chunks)",
+            new ConvCase(n, c, h, wd, k, 3, 3, 1, 1, 1),
+            (x, w, y, g) => BatchedConv.Forward(Data(x), 0, Data(w), 0, Data(y), 0, g),
+            (gy, w, gx, g) => BatchedConv.BackwardData(Data(gy), 0, Data(w), 0, Data(gx), 0, g),
+            (x, gy, gw, g) => BatchedConv.BackwardWeights(Data(x), 0, Data(gy), 0, Data(gw), 0, g)
         );
 
     [Theory]

@@ -7,7 +7,7 @@ public sealed partial class CpuBackend
 {
     // Samples are split across cores; each worker owns one column buffer (and, for the weight
     // gradient, one partial sum), and every GEMM is single-threaded.
-    private static void ForSampleChunks(int n, Action<int, int, int> body)
+    internal static void ForSampleChunks(int n, Action<int, int, int> body)
     {
         var workers = Math.Min(n, Par.Workers);
         var per = (n + workers - 1) / workers;
@@ -44,7 +44,15 @@ public sealed partial class CpuBackend
                 : t < 0 ? "event-driven path off"
                 : t > 1 ? "event-driven path always"
                 : $"event-driven path below density {t}";
-            return $"{dense}; {sparse}";
+            var batched = BatchedGemmConv switch
+            {
+                null =>
+                    $"maps of at most {BatchedConv.MaxOutputPositions} positions also time a batched im2col + GEMM and keep the faster",
+                true =>
+                    $"maps of at most {BatchedConv.MaxOutputPositions} positions use a batched im2col + GEMM",
+                false => "batched im2col + GEMM off",
+            };
+            return $"{dense}; {batched}; {sparse}";
         }
     }
 
@@ -81,6 +89,67 @@ public sealed partial class CpuBackend
     {
         get => SpikeConv.DensityThreshold;
         set => SpikeConv.DensityThreshold = value;
+    }
+
+    /// <summary>
+    /// The batched im2col + GEMM for small output maps (<see cref="BatchedConv"/>): null (the
+    /// default, <c>SPIKEENGINE_BATCHED_CONV=auto</c>) times it against oneDNN (or the per-sample
+    /// im2col) the first time a (geometry, pass) is seen and keeps the faster; true uses it
+    /// wherever it applies, false never. <c>SPIKEENGINE_BATCHED_CONV</c>: <c>auto</c>, <c>on</c>,
+    /// <c>off</c>.
+    /// </summary>
+    public static bool? BatchedGemmConv { get; set; } = ReadBatched();
+
+    private static bool? ReadBatched()
+    {
+        var env = Environment.GetEnvironmentVariable("SPIKEENGINE_BATCHED_CONV");
+        return env?.ToLowerInvariant() switch
+        {
+            null or "" or "auto" => null,
+            "on" => true,
+            "off" => false,
+            _ => throw new ArgumentException(
+                $"SPIKEENGINE_BATCHED_CONV: expected auto, on or off, got '{env}'"
+            ),
+        };
+    }
+
+    /// <summary>The measured choices between the direct dense pass and the batched GEMM (true).</summary>
+    internal static MeasuredChoice<(ConvGeometry, DnnlConv.Pass, bool)> DenseChoice { get; } =
+        new();
+
+    // The direct dense pass (oneDNN, or the per-sample im2col) or the batched GEMM: as forced, or
+    // by the measured choice for this geometry and pass.
+    private static void RunDense(
+        in ConvGeometry g,
+        DnnlConv.Pass pass,
+        Action direct,
+        Action batched
+    )
+    {
+        var mode = BatchedGemmConv;
+        if (mode == false || !BatchedConv.Suits(g))
+            direct();
+        else if (mode == true)
+            batched();
+        else
+        {
+            if (DnnlConv.Active)
+                DnnlConv.Implementation(g, pass); // plan created before it is timed
+            DenseChoice.Run((g, pass, DnnlConv.Active), direct, batched);
+        }
+    }
+
+    // Settles the dense choice of (g, pass) before the dense pass is timed against the
+    // event-driven one, so that timing measures the dense pass alone.
+    private static void SettleDense(in ConvGeometry g, DnnlConv.Pass pass, Action dense)
+    {
+        if (
+            BatchedGemmConv is null
+            && BatchedConv.Suits(g)
+            && !DenseChoice.TryGet((g, pass, DnnlConv.Active), out _)
+        )
+            dense();
     }
 
     /// <summary>The measured choices between the dense and the event-driven convolution.</summary>
@@ -124,6 +193,8 @@ public sealed partial class CpuBackend
                 if (DnnlConv.Active)
                     DnnlConv.Implementation(g, pass); // plan created before it is timed
                 var key = (g, pass, (int)(density / DensityBucket));
+                if (!ConvPathChoice.TryGet(key, out _))
+                    SettleDense(g, pass, dense);
                 if (ConvPathChoice.Run(key, dense, eventDriven))
                     Interlocked.Increment(ref s_eventDrivenCalls);
                 return;
@@ -157,7 +228,28 @@ public sealed partial class CpuBackend
     }
 
     // oneDNN when it is loaded and enabled, else im2col + GEMM.
+    // oneDNN (or the per-sample im2col), or on small maps the batched GEMM where it measured faster.
     private static void DenseForward(Tensor x, Tensor w, Tensor y, in ConvGeometry g)
+    {
+        var geo = g;
+        RunDense(
+            g,
+            DnnlConv.Pass.Forward,
+            () => DirectForward(x, w, y, geo),
+            () =>
+                BatchedConv.Forward(
+                    ArrayOf(x),
+                    (int)x.Offset,
+                    ArrayOf(w),
+                    (int)w.Offset,
+                    ArrayOf(y),
+                    (int)y.Offset,
+                    geo
+                )
+        );
+    }
+
+    private static void DirectForward(Tensor x, Tensor w, Tensor y, in ConvGeometry g)
     {
         if (DnnlConv.Active)
             DnnlConv.Forward(
@@ -224,6 +316,26 @@ public sealed partial class CpuBackend
     public void Conv2dBackwardData(Tensor gy, Tensor w, Tensor gx, in ConvGeometry g)
     {
         using var profile = OpProfile.Time(OpKind.ConvBackwardData);
+        var geo = g;
+        RunDense(
+            g,
+            DnnlConv.Pass.BackwardData,
+            () => DirectBackwardData(gy, w, gx, geo),
+            () =>
+                BatchedConv.BackwardData(
+                    ArrayOf(gy),
+                    (int)gy.Offset,
+                    ArrayOf(w),
+                    (int)w.Offset,
+                    ArrayOf(gx),
+                    (int)gx.Offset,
+                    geo
+                )
+        );
+    }
+
+    private static void DirectBackwardData(Tensor gy, Tensor w, Tensor gx, in ConvGeometry g)
+    {
         if (DnnlConv.Active)
             DnnlConv.BackwardData(
                 ArrayOf(gy),
@@ -313,6 +425,26 @@ public sealed partial class CpuBackend
     }
 
     private static void DenseFilter(Tensor x, Tensor gy, Tensor gw, in ConvGeometry g)
+    {
+        var geo = g;
+        RunDense(
+            g,
+            DnnlConv.Pass.BackwardWeights,
+            () => DirectFilter(x, gy, gw, geo),
+            () =>
+                BatchedConv.BackwardWeights(
+                    ArrayOf(x),
+                    (int)x.Offset,
+                    ArrayOf(gy),
+                    (int)gy.Offset,
+                    ArrayOf(gw),
+                    (int)gw.Offset,
+                    geo
+                )
+        );
+    }
+
+    private static void DirectFilter(Tensor x, Tensor gy, Tensor gw, in ConvGeometry g)
     {
         if (DnnlConv.Active)
             DnnlConv.BackwardWeights(
