@@ -7,6 +7,11 @@
 #   benchmarks/peers/compare.sh [--steps S] [--warmup W] [--models "sew-resnet18 danet-pre-resnet18"]
 #                               [--batch 32] [--T 4] [--no-build] [--peer-only] [--ours-only]
 #                               [--peer-arg ARG]... [--no-tcmalloc] [--sparse "default off"]
+#                               [--rounds R]
+#
+# --rounds R repeats the whole comparison R times, peer and ours alternating within each round
+# (the machine's speed drifts over minutes on a shared VM: each round's ratios come from runs
+# seconds apart), and ends with each ratio's median and range over the rounds.
 #
 # Each model's peer runs once; ours runs once per --sparse mode: "default" (the event-driven
 # convolution chosen by measurement), "off" (dense convolutions only), or any other value of
@@ -32,6 +37,7 @@ batch=32
 timesteps=4
 models="sew-resnet18 danet-pre-resnet18"
 sparse_modes="default off"
+rounds=1
 build=1
 tcmalloc=1
 run_peer=1
@@ -45,12 +51,13 @@ while [[ $# -gt 0 ]]; do
     --T) timesteps="$2"; shift 2 ;;
     --models) models="$2"; shift 2 ;;
     --sparse) sparse_modes="$2"; shift 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
     --peer-only) run_ours=0; shift ;;
     --ours-only) run_peer=0; shift ;;
     --peer-arg) peer_extra+=("$2"); shift 2 ;;
     --no-tcmalloc) tcmalloc=0; shift ;;
-    -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -107,7 +114,11 @@ field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.ar
 
 echo "compare.sh: $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 summary=()
+ratios="$tmp/ratios.tsv"
+: >"$ratios"
 mib() { python3 -c "print(round($1 / 2**20))"; }
+for round in $(seq 1 "$rounds"); do
+[[ $rounds -gt 1 ]] && summary+=("-- round $round of $rounds (load average $(cut -d' ' -f1-3 /proc/loadavg))")
 for model in $models; do
     peer_ips=""
     peer_cpu=""
@@ -132,12 +143,30 @@ for model in $models; do
             ours_cpu="$(python3 -c "print(round(1000 * $(field "$tmp/ours.json" cpu_s_per_step), 1))")"
             line="$model ours ($mode): $ours_ips images/s, $ours_cpu CPU ms/step, peak RSS $(mib "$(field "$tmp/ours.json" peak_rss_bytes)") MiB"
             if [[ -n "$peer_ips" ]]; then
-                line+="; ours/peer $(python3 -c "print(f'{$ours_ips / $peer_ips:.2f}')") by images/s"
-                line+=", $(python3 -c "print(f'{$peer_cpu / $ours_cpu:.2f}')") by CPU time"
+                by_ips="$(python3 -c "print(f'{$ours_ips / $peer_ips:.2f}')")"
+                by_cpu="$(python3 -c "print(f'{$peer_cpu / $ours_cpu:.2f}')")"
+                line+="; ours/peer $by_ips by images/s, $by_cpu by CPU time"
+                printf '%s\t%s\t%s\t%s\n' "$model" "$mode" "$by_ips" "$by_cpu" >>"$ratios"
             fi
             summary+=("$line")
         done
     fi
 done
+done
 echo "== summary (T=$timesteps, batch $batch, 3x32x32, cifar stem, 10 classes, $steps steps; load average $(cut -d' ' -f1-3 /proc/loadavg))"
 printf '%s\n' "${summary[@]}"
+if [[ $rounds -gt 1 && -s "$ratios" ]]; then
+    echo "== ours/peer over $rounds rounds: median (min-max), by images/s and by CPU time"
+    python3 - "$ratios" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    model, mode, ips, cpu = line.split("\t")
+    rows.setdefault((model, mode), []).append((float(ips), float(cpu)))
+for (model, mode), v in rows.items():
+    ips = [a for a, _ in v]
+    cpu = [b for _, b in v]
+    print(f"{model} ours ({mode}): {statistics.median(ips):.2f} ({min(ips):.2f}-{max(ips):.2f}) by images/s, "
+          f"{statistics.median(cpu):.2f} ({min(cpu):.2f}-{max(cpu):.2f}) by CPU time, {len(v)} rounds")
+PY
+fi

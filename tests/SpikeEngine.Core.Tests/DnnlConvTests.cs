@@ -216,6 +216,46 @@ public class DnnlConvTests
     }
 
     [Fact]
+    public void BatchedGemmOperandsAtAnOffsetInTheirStorage()
+    {
+        using var scope = TensorScope.Begin();
+        var g = new ConvGeometry(5, 3, 6, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1);
+        var x = Tensor.Normal([5, 3, 6, 6], seed: 1);
+        var w = Tensor.Normal([4, 3, 3, 3], seed: 2);
+        var gy = Tensor.Normal([5, 4, 6, 6], seed: 3);
+        var y = Tensor.Empty([5, 4, 6, 6]);
+        var gw = Tensor.Empty([4, 3, 3, 3]);
+        CpuBackend.Im2ColForward(x, w, y, g);
+        CpuBackend.Im2ColBackwardFilter(x, gy, gw, g);
+        // The operands behind 5, 7 and 9 leading floats, the results behind 3 and 11, with NaN
+        // around them that must stay untouched.
+        float[] At(Tensor t, int offset)
+        {
+            var a = new float[offset + t.Numel + 2];
+            Array.Fill(a, float.NaN);
+            t.ToArray().CopyTo(a, offset);
+            return a;
+        }
+        var xs = At(x, 5);
+        var ws = At(w, 7);
+        var gys = At(gy, 9);
+        var ys = new float[3 + y.Numel + 2];
+        var gws = new float[11 + gw.Numel + 2];
+        Array.Fill(ys, float.NaN);
+        Array.Fill(gws, float.NaN);
+        BatchedConv.Forward(xs, 5, ws, 7, ys, 3, g);
+        BatchedConv.BackwardWeights(xs, 5, gys, 9, gws, 11, g);
+        GradCheck.AssertClose("forward at offsets", ys[3..^2], y.ToArray(), 1e-4, 1e-5);
+        GradCheck.AssertClose("weight gradient at offsets", gws[11..^2], gw.ToArray(), 1e-4, 1e-5);
+        Assert.True(
+            float.IsNaN(ys[2])
+                && float.IsNaN(ys[^1])
+                && float.IsNaN(gws[10])
+                && float.IsNaN(gws[^1])
+        );
+    }
+
+    [Fact]
     public void BackendDispatchNamesThePathInfoReports()
     {
         Assert.False(string.IsNullOrEmpty(Dnnl.Status));

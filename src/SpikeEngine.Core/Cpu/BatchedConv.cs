@@ -17,8 +17,8 @@ internal static class BatchedConv
     /// <summary>Columns one GEMM aims at (samples × OH·OW).</summary>
     public const int TargetColumns = 1024;
 
-    /// <summary>Most floats of one worker's column buffer (16 MiB).</summary>
-    public const int MaxColumnFloats = 1 << 22;
+    /// <summary>Most floats of one worker's column buffer (8 MiB).</summary>
+    public const int MaxColumnFloats = 1 << 21;
 
     /// <summary>Output maps up to this many positions try the batched path.</summary>
     public const int MaxOutputPositions = 64;
@@ -211,7 +211,9 @@ internal static class BatchedConv
             {
                 var nb = ChunkOf(geo, e - s);
                 var padded = ArrayPool<float>.Shared.Rent(Im2Col.PaddedPlane(geo));
-                var acc = partials[wi] = ArrayPool<float>.Shared.Rent(wn);
+                // The first worker sums straight into gw, the others into partial sums.
+                var acc = wi == 0 ? gw : (partials[wi] = ArrayPool<float>.Shared.Rent(wn));
+                var ao = wi == 0 ? wo : 0;
                 var cols = ArrayPool<float>.Shared.Rent(ckk * nb * hw);
                 var gyT = ArrayPool<float>.Shared.Rent(geo.K * nb * hw);
                 for (var c0 = s; c0 < e; c0 += nb)
@@ -232,7 +234,7 @@ internal static class BatchedConv
                         cols.AsSpan(0, ckk * l),
                         l,
                         c0 == s ? 0f : 1f,
-                        acc.AsSpan(0, wn),
+                        acc.AsSpan(ao, wn),
                         ckk
                     );
                 }
@@ -243,10 +245,10 @@ internal static class BatchedConv
         );
         // Workers past the last sample hold no partial sum.
         var dst = new Span<float>(gw, wo, wn);
-        partials[0].AsSpan(0, wn).CopyTo(dst);
-        foreach (var p in partials.Skip(1).Where(p => p is not null))
-            TensorPrimitives.Add(dst, p.AsSpan(0, wn), dst);
         foreach (var p in partials.Where(p => p is not null))
+        {
+            TensorPrimitives.Add(dst, p.AsSpan(0, wn), dst);
             ArrayPool<float>.Shared.Return(p);
+        }
     }
 }
