@@ -23,8 +23,17 @@ internal static class BatchedConv
     /// <summary>Output maps up to this many positions try the batched path.</summary>
     public const int MaxOutputPositions = 64;
 
+    /// <summary>
+    /// Weights (K·C·KH·KW) below this never try the batched path: small layers (the MNIST
+    /// models' 7 × 7 maps with a few dozen channels) lose more to the chunking than the GEMM gains.
+    /// </summary>
+    public const int MinWeights = 1 << 16;
+
     /// <summary>True when the batched path is worth timing for <paramref name="g"/>.</summary>
-    public static bool Suits(in ConvGeometry g) => g.OutH * g.OutW <= MaxOutputPositions && g.N > 1;
+    public static bool Suits(in ConvGeometry g) =>
+        g.OutH * g.OutW <= MaxOutputPositions
+        && g.N > 1
+        && (long)g.K * g.C * g.KH * g.KW >= MinWeights;
 
     // Samples per GEMM for a worker holding `count` samples: at most TargetColumns columns and
     // MaxColumnFloats floats, split evenly over the chunks.
