@@ -84,6 +84,41 @@ internal static class BatchedConv
             );
     }
 
+    // body(worker, first, s, n, padded, cols, kBuf) for each chunk of n samples from s of each
+    // worker's range (first: the worker's first chunk), with the worker's zero-padded plane, its
+    // column buffer ([C·KH·KW, n·OH·OW]) and a [K, n·OH·OW] buffer.
+    private delegate void ChunkBody(
+        int worker,
+        bool first,
+        int s,
+        int n,
+        float[] padded,
+        float[] cols,
+        float[] kBuf
+    );
+
+    private static void ForChunks(in ConvGeometry g, ChunkBody body)
+    {
+        var geo = g;
+        int hw = g.OutH * g.OutW,
+            ckk = g.C * g.KH * g.KW;
+        CpuBackend.ForSampleChunks(
+            g.N,
+            (wi, s, e) =>
+            {
+                var nb = ChunkOf(geo, e - s);
+                var padded = ArrayPool<float>.Shared.Rent(Im2Col.PaddedPlane(geo));
+                var cols = ArrayPool<float>.Shared.Rent(ckk * nb * hw);
+                var kBuf = ArrayPool<float>.Shared.Rent(geo.K * nb * hw);
+                for (var c0 = s; c0 < e; c0 += nb)
+                    body(wi, c0 == s, c0, Math.Min(nb, e - c0), padded, cols, kBuf);
+                ArrayPool<float>.Shared.Return(padded);
+                ArrayPool<float>.Shared.Return(cols);
+                ArrayPool<float>.Shared.Return(kBuf);
+            }
+        );
+    }
+
     /// <summary>y = conv(x, w).</summary>
     public static void Forward(
         float[] x,
@@ -99,44 +134,33 @@ internal static class BatchedConv
         int hw = g.OutH * g.OutW,
             ckk = g.C * g.KH * g.KW,
             outPlane = g.K * hw;
-        CpuBackend.ForSampleChunks(
-            g.N,
-            (_, s, e) =>
+        ForChunks(
+            g,
+            (_, _, s, n, padded, cols, prod) =>
             {
-                var nb = ChunkOf(geo, e - s);
-                var padded = ArrayPool<float>.Shared.Rent(Im2Col.PaddedPlane(geo));
-                var cols = ArrayPool<float>.Shared.Rent(ckk * nb * hw);
-                var prod = ArrayPool<float>.Shared.Rent(geo.K * nb * hw);
-                for (var c0 = s; c0 < e; c0 += nb)
+                var l = n * hw;
+                Unfold(x, xo, s, n, cols, padded, geo);
+                Gemm.Run(
+                    false,
+                    false,
+                    geo.K,
+                    l,
+                    ckk,
+                    1f,
+                    new ReadOnlySpan<float>(w, wo, geo.K * ckk),
+                    ckk,
+                    cols.AsSpan(0, ckk * l),
+                    l,
+                    0f,
+                    prod.AsSpan(0, geo.K * l),
+                    l
+                );
+                for (var i = 0; i < n; i++)
                 {
-                    var n = Math.Min(nb, e - c0);
-                    var l = n * hw;
-                    Unfold(x, xo, c0, n, cols, padded, geo);
-                    Gemm.Run(
-                        false,
-                        false,
-                        geo.K,
-                        l,
-                        ckk,
-                        1f,
-                        new ReadOnlySpan<float>(w, wo, geo.K * ckk),
-                        ckk,
-                        cols.AsSpan(0, ckk * l),
-                        l,
-                        0f,
-                        prod.AsSpan(0, geo.K * l),
-                        l
-                    );
-                    for (var i = 0; i < n; i++)
-                    {
-                        var dst = new Span<float>(y, yo + (c0 + i) * outPlane, outPlane);
-                        for (var k = 0; k < geo.K; k++)
-                            prod.AsSpan(k * l + i * hw, hw).CopyTo(dst.Slice(k * hw, hw));
-                    }
+                    var dst = new Span<float>(y, yo + (s + i) * outPlane, outPlane);
+                    for (var k = 0; k < geo.K; k++)
+                        prod.AsSpan(k * l + i * hw, hw).CopyTo(dst.Slice(k * hw, hw));
                 }
-                ArrayPool<float>.Shared.Return(cols);
-                ArrayPool<float>.Shared.Return(padded);
-                ArrayPool<float>.Shared.Return(prod);
             }
         );
     }
@@ -156,44 +180,33 @@ internal static class BatchedConv
         int hw = g.OutH * g.OutW,
             ckk = g.C * g.KH * g.KW,
             inPlane = g.C * g.H * g.W;
-        CpuBackend.ForSampleChunks(
-            g.N,
-            (_, s, e) =>
+        ForChunks(
+            g,
+            (_, _, s, n, padded, cols, gyT) =>
             {
-                var nb = ChunkOf(geo, e - s);
-                var padded = ArrayPool<float>.Shared.Rent(Im2Col.PaddedPlane(geo));
-                var cols = ArrayPool<float>.Shared.Rent(ckk * nb * hw);
-                var gyT = ArrayPool<float>.Shared.Rent(geo.K * nb * hw);
-                for (var c0 = s; c0 < e; c0 += nb)
+                var l = n * hw;
+                Gather(gy, go, s, n, geo.K, hw, gyT);
+                Gemm.Run(
+                    true,
+                    false,
+                    ckk,
+                    l,
+                    geo.K,
+                    1f,
+                    new ReadOnlySpan<float>(w, wo, geo.K * ckk),
+                    ckk,
+                    gyT.AsSpan(0, geo.K * l),
+                    l,
+                    0f,
+                    cols.AsSpan(0, ckk * l),
+                    l
+                );
+                for (var i = 0; i < n; i++)
                 {
-                    var n = Math.Min(nb, e - c0);
-                    var l = n * hw;
-                    Gather(gy, go, c0, n, geo.K, hw, gyT);
-                    Gemm.Run(
-                        true,
-                        false,
-                        ckk,
-                        l,
-                        geo.K,
-                        1f,
-                        new ReadOnlySpan<float>(w, wo, geo.K * ckk),
-                        ckk,
-                        gyT.AsSpan(0, geo.K * l),
-                        l,
-                        0f,
-                        cols.AsSpan(0, ckk * l),
-                        l
-                    );
-                    for (var i = 0; i < n; i++)
-                    {
-                        var dst = new Span<float>(gx, xo + (c0 + i) * inPlane, inPlane);
-                        dst.Clear();
-                        Im2Col.FoldPadded(cols.AsSpan(i * hw), dst, geo, l, padded);
-                    }
+                    var dst = new Span<float>(gx, xo + (s + i) * inPlane, inPlane);
+                    dst.Clear();
+                    Im2Col.FoldPadded(cols.AsSpan(i * hw), dst, geo, l, padded);
                 }
-                ArrayPool<float>.Shared.Return(cols);
-                ArrayPool<float>.Shared.Return(padded);
-                ArrayPool<float>.Shared.Return(gyT);
             }
         );
     }
@@ -213,43 +226,32 @@ internal static class BatchedConv
         int hw = g.OutH * g.OutW,
             ckk = g.C * g.KH * g.KW,
             wn = g.K * ckk;
+        // The first worker sums straight into gw, the others into partial sums.
         var partials = new float[Math.Min(g.N, Par.Workers)][];
-        CpuBackend.ForSampleChunks(
-            g.N,
-            (wi, s, e) =>
+        ForChunks(
+            g,
+            (wi, first, s, n, padded, cols, gyT) =>
             {
-                var nb = ChunkOf(geo, e - s);
-                var padded = ArrayPool<float>.Shared.Rent(Im2Col.PaddedPlane(geo));
-                // The first worker sums straight into gw, the others into partial sums.
-                var acc = wi == 0 ? gw : (partials[wi] = ArrayPool<float>.Shared.Rent(wn));
-                var ao = wi == 0 ? wo : 0;
-                var cols = ArrayPool<float>.Shared.Rent(ckk * nb * hw);
-                var gyT = ArrayPool<float>.Shared.Rent(geo.K * nb * hw);
-                for (var c0 = s; c0 < e; c0 += nb)
-                {
-                    var n = Math.Min(nb, e - c0);
-                    var l = n * hw;
-                    Unfold(x, xo, c0, n, cols, padded, geo);
-                    Gather(gy, go, c0, n, geo.K, hw, gyT);
-                    Gemm.Run(
-                        false,
-                        true,
-                        geo.K,
-                        ckk,
-                        l,
-                        1f,
-                        gyT.AsSpan(0, geo.K * l),
-                        l,
-                        cols.AsSpan(0, ckk * l),
-                        l,
-                        c0 == s ? 0f : 1f,
-                        acc.AsSpan(ao, wn),
-                        ckk
-                    );
-                }
-                ArrayPool<float>.Shared.Return(cols);
-                ArrayPool<float>.Shared.Return(padded);
-                ArrayPool<float>.Shared.Return(gyT);
+                if (first && wi > 0)
+                    partials[wi] = ArrayPool<float>.Shared.Rent(wn);
+                var l = n * hw;
+                Unfold(x, xo, s, n, cols, padded, geo);
+                Gather(gy, go, s, n, geo.K, hw, gyT);
+                Gemm.Run(
+                    false,
+                    true,
+                    geo.K,
+                    ckk,
+                    l,
+                    1f,
+                    gyT.AsSpan(0, geo.K * l),
+                    l,
+                    cols.AsSpan(0, ckk * l),
+                    l,
+                    first ? 0f : 1f,
+                    wi == 0 ? gw.AsSpan(wo, wn) : partials[wi].AsSpan(0, wn),
+                    ckk
+                );
             }
         );
         // Workers past the last sample hold no partial sum.

@@ -118,22 +118,45 @@ public sealed partial class CpuBackend
     internal static MeasuredChoice<(ConvGeometry, DnnlConv.Pass, bool)> DenseChoice { get; } =
         new();
 
-    // The direct dense pass (oneDNN, or the per-sample im2col) or the batched GEMM: as forced, or
-    // by the measured choice for this geometry and pass.
+    // A convolution pass over three arrays at offsets (DnnlConv's and BatchedConv's passes).
+    private delegate void ArrayPass(
+        float[] a,
+        int ao,
+        float[] b,
+        int bo,
+        float[] c,
+        int co,
+        in ConvGeometry g
+    );
+
+    // A convolution pass over three tensors (the per-sample im2col passes).
+    private delegate void TensorPass(Tensor a, Tensor b, Tensor c, in ConvGeometry g);
+
+    // The dense pass: oneDNN (or the per-sample im2col without it), or on small maps the batched
+    // GEMM, as forced or by the measured choice for this geometry and pass.
     private static void RunDense(
-        in ConvGeometry g,
         DnnlConv.Pass pass,
-        Action direct,
-        Action batched
+        Tensor a,
+        Tensor b,
+        Tensor c,
+        in ConvGeometry g,
+        ArrayPass oneDnn,
+        TensorPass im2col,
+        ArrayPass batchedPass
     )
     {
+        var geo = g;
+        Action direct = DnnlConv.Active
+            ? () => Call(oneDnn, a, b, c, geo)
+            : () => im2col(a, b, c, geo);
         var mode = BatchedGemmConv;
         if (mode == false || !BatchedConv.Suits(g))
             direct();
         else if (mode == true)
-            batched();
+            Call(batchedPass, a, b, c, g);
         else
         {
+            Action batched = () => Call(batchedPass, a, b, c, geo);
             var key = (g, pass, DnnlConv.Active);
             if (!DenseChoice.TryGet(key, out _))
             {
@@ -145,6 +168,9 @@ public sealed partial class CpuBackend
             DenseChoice.Run(key, direct, batched);
         }
     }
+
+    private static void Call(ArrayPass pass, Tensor a, Tensor b, Tensor c, in ConvGeometry g) =>
+        pass(ArrayOf(a), (int)a.Offset, ArrayOf(b), (int)b.Offset, ArrayOf(c), (int)c.Offset, g);
 
     // Settles the dense choice of (g, pass) before the dense pass is timed against the
     // event-driven one, so that timing measures the dense pass alone.
@@ -233,43 +259,17 @@ public sealed partial class CpuBackend
         );
     }
 
-    // oneDNN when it is loaded and enabled, else im2col + GEMM.
-    // oneDNN (or the per-sample im2col), or on small maps the batched GEMM where it measured faster.
-    private static void DenseForward(Tensor x, Tensor w, Tensor y, in ConvGeometry g)
-    {
-        var geo = g;
+    private static void DenseForward(Tensor x, Tensor w, Tensor y, in ConvGeometry g) =>
         RunDense(
-            g,
             DnnlConv.Pass.Forward,
-            () => DirectForward(x, w, y, geo),
-            () =>
-                BatchedConv.Forward(
-                    ArrayOf(x),
-                    (int)x.Offset,
-                    ArrayOf(w),
-                    (int)w.Offset,
-                    ArrayOf(y),
-                    (int)y.Offset,
-                    geo
-                )
+            x,
+            w,
+            y,
+            g,
+            DnnlConv.Forward,
+            Im2ColForward,
+            BatchedConv.Forward
         );
-    }
-
-    private static void DirectForward(Tensor x, Tensor w, Tensor y, in ConvGeometry g)
-    {
-        if (DnnlConv.Active)
-            DnnlConv.Forward(
-                ArrayOf(x),
-                (int)x.Offset,
-                ArrayOf(w),
-                (int)w.Offset,
-                ArrayOf(y),
-                (int)y.Offset,
-                g
-            );
-        else
-            Im2ColForward(x, w, y, g);
-    }
 
     /// <summary>The im2col + GEMM forward (the fallback without oneDNN).</summary>
     internal static void Im2ColForward(Tensor x, Tensor w, Tensor y, in ConvGeometry g)
@@ -322,38 +322,16 @@ public sealed partial class CpuBackend
     public void Conv2dBackwardData(Tensor gy, Tensor w, Tensor gx, in ConvGeometry g)
     {
         using var profile = OpProfile.Time(OpKind.ConvBackwardData);
-        var geo = g;
         RunDense(
-            g,
             DnnlConv.Pass.BackwardData,
-            () => DirectBackwardData(gy, w, gx, geo),
-            () =>
-                BatchedConv.BackwardData(
-                    ArrayOf(gy),
-                    (int)gy.Offset,
-                    ArrayOf(w),
-                    (int)w.Offset,
-                    ArrayOf(gx),
-                    (int)gx.Offset,
-                    geo
-                )
+            gy,
+            w,
+            gx,
+            g,
+            DnnlConv.BackwardData,
+            Im2ColBackwardData,
+            BatchedConv.BackwardData
         );
-    }
-
-    private static void DirectBackwardData(Tensor gy, Tensor w, Tensor gx, in ConvGeometry g)
-    {
-        if (DnnlConv.Active)
-            DnnlConv.BackwardData(
-                ArrayOf(gy),
-                (int)gy.Offset,
-                ArrayOf(w),
-                (int)w.Offset,
-                ArrayOf(gx),
-                (int)gx.Offset,
-                g
-            );
-        else
-            Im2ColBackwardData(gy, w, gx, g);
     }
 
     /// <summary>The im2col + GEMM data gradient (the fallback without oneDNN).</summary>
@@ -430,41 +408,17 @@ public sealed partial class CpuBackend
         );
     }
 
-    private static void DenseFilter(Tensor x, Tensor gy, Tensor gw, in ConvGeometry g)
-    {
-        var geo = g;
+    private static void DenseFilter(Tensor x, Tensor gy, Tensor gw, in ConvGeometry g) =>
         RunDense(
-            g,
             DnnlConv.Pass.BackwardWeights,
-            () => DirectFilter(x, gy, gw, geo),
-            () =>
-                BatchedConv.BackwardWeights(
-                    ArrayOf(x),
-                    (int)x.Offset,
-                    ArrayOf(gy),
-                    (int)gy.Offset,
-                    ArrayOf(gw),
-                    (int)gw.Offset,
-                    geo
-                )
+            x,
+            gy,
+            gw,
+            g,
+            DnnlConv.BackwardWeights,
+            Im2ColBackwardFilter,
+            BatchedConv.BackwardWeights
         );
-    }
-
-    private static void DirectFilter(Tensor x, Tensor gy, Tensor gw, in ConvGeometry g)
-    {
-        if (DnnlConv.Active)
-            DnnlConv.BackwardWeights(
-                ArrayOf(x),
-                (int)x.Offset,
-                ArrayOf(gy),
-                (int)gy.Offset,
-                ArrayOf(gw),
-                (int)gw.Offset,
-                g
-            );
-        else
-            Im2ColBackwardFilter(x, gy, gw, g);
-    }
 
     /// <summary>The im2col + GEMM weight gradient (the fallback without oneDNN).</summary>
     internal static void Im2ColBackwardFilter(Tensor x, Tensor gy, Tensor gw, in ConvGeometry g)

@@ -135,20 +135,7 @@ public sealed partial class CudaBackend
             momentum,
             eps
         );
-        var total = (long)n * channels * inner;
-        Launch(
-            KernelNames.BnApplyFwdF32,
-            total,
-            xp,
-            Ptr(op, "gamma", gamma),
-            Ptr(op, "beta", beta),
-            mp,
-            ip,
-            Ptr(op, "y", y),
-            channels,
-            inner,
-            total
-        );
+        Normalise(op, xp, gamma, beta, mp, ip, y, n, channels, inner);
     }
 
     public void BatchNormApply(
@@ -164,15 +151,43 @@ public sealed partial class CudaBackend
     )
     {
         const string op = "BatchNormApply";
+        Normalise(
+            op,
+            Ptr(op, "x", x),
+            gamma,
+            beta,
+            Ptr(op, "mean", mean),
+            Ptr(op, "invStd", invStd),
+            y,
+            n,
+            channels,
+            inner
+        );
+    }
+
+    // y = x·(γ·invStd) + (β − mean·γ·invStd): the kernel both BatchNormTrain and BatchNormApply end with.
+    private void Normalise(
+        string op,
+        KernelArg x,
+        Tensor gamma,
+        Tensor beta,
+        KernelArg mean,
+        KernelArg invStd,
+        Tensor y,
+        int n,
+        int channels,
+        int inner
+    )
+    {
         var total = (long)n * channels * inner;
         Launch(
             KernelNames.BnApplyFwdF32,
             total,
-            Ptr(op, "x", x),
+            x,
             Ptr(op, "gamma", gamma),
             Ptr(op, "beta", beta),
-            Ptr(op, "mean", mean),
-            Ptr(op, "invStd", invStd),
+            mean,
+            invStd,
             Ptr(op, "y", y),
             channels,
             inner,

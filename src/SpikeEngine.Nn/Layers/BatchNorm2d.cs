@@ -69,7 +69,6 @@ public sealed class BatchNorm2d : Layer
     {
         ThrowIfShapeOnly("BatchNorm2d");
         using var owner = GraphRecorder.Enter(this);
-        var (runningMean, runningVar) = (RunningMean, RunningVar);
         var statistics = IsTraining ? Recompute.Statistics(this) : null;
         return SeqToBatch.Apply(
             "BatchNorm2d",
@@ -82,8 +81,8 @@ public sealed class BatchNorm2d : Layer
                         f,
                         Weight,
                         Bias,
-                        runningMean,
-                        runningVar,
+                        RunningMean,
+                        RunningVar,
                         IsTraining,
                         Momentum,
                         Eps,

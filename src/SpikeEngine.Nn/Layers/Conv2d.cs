@@ -93,7 +93,6 @@ public sealed class Conv2d : Layer
                 nameof(bn)
             );
         using var owner = GraphRecorder.Enter(bn);
-        var (runningMean, runningVar) = (bn.RunningMean, bn.RunningVar);
         var statistics = Recompute.Statistics(bn);
         return SeqToBatch.Apply(
             "Conv2d",
@@ -108,8 +107,8 @@ public sealed class Conv2d : Layer
                     Dilation,
                     bn.Weight,
                     bn.Bias,
-                    runningMean,
-                    runningVar,
+                    bn.RunningMean,
+                    bn.RunningVar,
                     bn.Momentum,
                     bn.Eps,
                     PackBinaryInput,

@@ -144,7 +144,6 @@ public abstract class FusedNeuronNode : NeuronNode
             );
         using var owner = GraphRecorder.Enter(this);
         var inner = x.Shape[3] * x.Shape[4];
-        var (runningMean, runningVar) = (bn.RunningMean, bn.RunningVar);
         var statistics = Recompute.Statistics(bn);
         return Run(
             x,
@@ -156,8 +155,8 @@ public abstract class FusedNeuronNode : NeuronNode
                     inner,
                     bn.Weight,
                     bn.Bias,
-                    runningMean,
-                    runningVar,
+                    bn.RunningMean,
+                    bn.RunningVar,
                     bn.Momentum,
                     bn.Eps,
                     v0,
