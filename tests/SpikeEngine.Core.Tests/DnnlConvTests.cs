@@ -4,9 +4,9 @@ using Xunit;
 namespace SpikeEngine.Tests;
 
 /// <summary>
-/// The dense convolution paths, oneDNN, im2col + GEMM per sample (the fallback) and the batched
-/// im2col + GEMM over several samples, each against float64 direct loops and against each other:
-/// forward, data gradient and weight gradient.
+/// The dense convolution paths, oneDNN, im2col + GEMM per sample (the fallback), the batched
+/// im2col + GEMM over several samples and Winograd F(4 × 4, 3 × 3), each against float64 direct
+/// loops and against each other: forward, data gradient and weight gradient.
 /// </summary>
 public class DnnlConvTests
 {
@@ -86,6 +86,43 @@ public class DnnlConvTests
             (x, gy, gw, g) => BatchedConv.BackwardWeights(Data(x), 0, Data(gy), 0, Data(gw), 0, g)
         );
 
+    // Winograd F(4 × 4, 3 × 3) on 3 × 3 stride-1 layers: padding 0, 1 and 2, maps that are not a
+    // multiple of the 4 × 4 tile (one output, 3 × 5, 11 × 13), channel pairs that are not a
+    // multiple of the transforms' 8 lanes, and batches of several chunks (16 × 16 maps: 16 tiles
+    // a sample, 32 samples a chunk). Its rounding differs from the direct sum's: the transforms
+    // scale terms by up to 8 and 1/24.
+    public static TheoryData<int, int, int, int, int, int> WinogradShapes =>
+        new()
+        {
+            { 2, 3, 11, 13, 5, 1 },
+            { 1, 7, 3, 3, 9, 0 },
+            { 3, 16, 8, 8, 32, 1 },
+            { 2, 5, 3, 5, 4, 2 },
+            { 4, 9, 4, 4, 11, 1 },
+            { 70, 6, 16, 16, 10, 1 },
+            { 3, 24, 7, 9, 16, 0 },
+        };
+
+    [Theory]
+    [MemberData(nameof(WinogradShapes))]
+    public void WinogradMatchesFloat64LoopsAndIm2Col(
+        int n,
+        int c,
+        int h,
+        int wd,
+        int k,
+        int padding
+    ) =>
+        CheckPath(
+            "Winograd",
+            new ConvCase(n, c, h, wd, k, 3, 3, 1, padding, 1),
+            (x, w, y, g) => WinogradConv.Forward(Data(x), 0, Data(w), 0, Data(y), 0, g),
+            (gy, w, gx, g) => WinogradConv.BackwardData(Data(gy), 0, Data(w), 0, Data(gx), 0, g),
+            (x, gy, gw, g) => WinogradConv.BackwardWeights(Data(x), 0, Data(gy), 0, Data(gw), 0, g),
+            againstIm2Col: true,
+            tolerance: 1e-5
+        );
+
     [Theory]
     [MemberData(nameof(Shapes))]
     public void OneDnnMatchesFloat64LoopsAndIm2Col(
@@ -138,7 +175,8 @@ public class DnnlConvTests
         ConvPass forward,
         ConvPass backwardData,
         ConvPass backwardWeights,
-        bool againstIm2Col = false
+        bool againstIm2Col = false,
+        double tolerance = 2e-6
     )
     {
         using var scope = TensorScope.Begin();
@@ -153,9 +191,9 @@ public class DnnlConvTests
         );
         var gy = Tensor.Normal([cc.N, cc.K, g.OutH, g.OutW], seed: 4);
         var (yRef, gxRef, gwRef) = Reference(x, w, gy, g);
-        var fwdTol = 2e-6 * cc.C * cc.KH * cc.KW;
-        var gwTol = 2e-6 * cc.N * g.OutH * g.OutW;
-        var gxTol = 2e-6 * cc.K * cc.KH * cc.KW;
+        var fwdTol = tolerance * cc.C * cc.KH * cc.KW;
+        var gwTol = tolerance * cc.N * g.OutH * g.OutW;
+        var gxTol = tolerance * cc.K * cc.KH * cc.KW;
         var y = Tensor.Empty([cc.N, cc.K, g.OutH, g.OutW]);
         var gx = Tensor.Empty([cc.N, cc.C, cc.H, cc.W]);
         var gw = Tensor.Empty([cc.K, cc.C, cc.KH, cc.KW]);
@@ -215,8 +253,10 @@ public class DnnlConvTests
         Assert.Equal(0f, ys[0]);
     }
 
-    [Fact]
-    public void BatchedGemmOperandsAtAnOffsetInTheirStorage()
+    [Theory]
+    [InlineData("batched")]
+    [InlineData("Winograd")]
+    public void OperandsOfTheChunkedPathsAtAnOffsetInTheirStorage(string path)
     {
         using var scope = TensorScope.Begin();
         var g = new ConvGeometry(5, 3, 6, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1);
@@ -224,10 +264,12 @@ public class DnnlConvTests
         var w = Tensor.Normal([4, 3, 3, 3], seed: 2);
         var gy = Tensor.Normal([5, 4, 6, 6], seed: 3);
         var y = Tensor.Empty([5, 4, 6, 6]);
+        var gx = Tensor.Empty([5, 3, 6, 6]);
         var gw = Tensor.Empty([4, 3, 3, 3]);
         CpuBackend.Im2ColForward(x, w, y, g);
+        CpuBackend.Im2ColBackwardData(gy, w, gx, g);
         CpuBackend.Im2ColBackwardFilter(x, gy, gw, g);
-        // The operands behind 5, 7 and 9 leading floats, the results behind 3 and 11, with NaN
+        // The operands behind 5, 7 and 9 leading floats, the results behind 3, 4 and 11, with NaN
         // around them that must stay untouched.
         float[] At(Tensor t, int offset)
         {
@@ -236,20 +278,38 @@ public class DnnlConvTests
             t.ToArray().CopyTo(a, offset);
             return a;
         }
+        float[] Nan(Tensor t, int offset)
+        {
+            var a = new float[offset + t.Numel + 2];
+            Array.Fill(a, float.NaN);
+            return a;
+        }
         var xs = At(x, 5);
         var ws = At(w, 7);
         var gys = At(gy, 9);
-        var ys = new float[3 + y.Numel + 2];
-        var gws = new float[11 + gw.Numel + 2];
-        Array.Fill(ys, float.NaN);
-        Array.Fill(gws, float.NaN);
-        BatchedConv.Forward(xs, 5, ws, 7, ys, 3, g);
-        BatchedConv.BackwardWeights(xs, 5, gys, 9, gws, 11, g);
-        GradCheck.AssertClose("forward at offsets", ys[3..^2], y.ToArray(), 1e-4, 1e-5);
-        GradCheck.AssertClose("weight gradient at offsets", gws[11..^2], gw.ToArray(), 1e-4, 1e-5);
+        var ys = Nan(y, 3);
+        var gxs = Nan(gx, 4);
+        var gws = Nan(gw, 11);
+        if (path == "batched")
+        {
+            BatchedConv.Forward(xs, 5, ws, 7, ys, 3, g);
+            BatchedConv.BackwardData(gys, 9, ws, 7, gxs, 4, g);
+            BatchedConv.BackwardWeights(xs, 5, gys, 9, gws, 11, g);
+        }
+        else
+        {
+            WinogradConv.Forward(xs, 5, ws, 7, ys, 3, g);
+            WinogradConv.BackwardData(gys, 9, ws, 7, gxs, 4, g);
+            WinogradConv.BackwardWeights(xs, 5, gys, 9, gws, 11, g);
+        }
+        GradCheck.AssertClose("forward at offsets", ys[3..^2], y.ToArray(), 1e-4, 1e-4);
+        GradCheck.AssertClose("data gradient at offsets", gxs[4..^2], gx.ToArray(), 1e-4, 1e-4);
+        GradCheck.AssertClose("weight gradient at offsets", gws[11..^2], gw.ToArray(), 1e-4, 1e-4);
         Assert.True(
             float.IsNaN(ys[2])
                 && float.IsNaN(ys[^1])
+                && float.IsNaN(gxs[3])
+                && float.IsNaN(gxs[^1])
                 && float.IsNaN(gws[10])
                 && float.IsNaN(gws[^1])
         );

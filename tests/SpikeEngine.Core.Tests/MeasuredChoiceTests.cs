@@ -53,6 +53,37 @@ public class MeasuredChoiceTests
         Assert.Equal(1, choice.Count);
     }
 
+    // Three candidates (the dense race: direct, batched GEMM, Winograd): the fastest is kept,
+    // a winner that was not timed last runs once more, and later calls run only it.
+    [Theory]
+    [InlineData(3.0, 1.0, 2.0, 1)]
+    [InlineData(3.0, 2.0, 1.0, 2)]
+    [InlineData(1.0, 2.0, 2.0, 0)]
+    public void KeepsTheFastestOfThree(double c0, double c1, double c2, int fastest)
+    {
+        var clock = new FakeClock();
+        var choice = new MeasuredChoice<int>(clock.Time);
+        var runs = new int[3];
+        var costs = new[] { c0, c1, c2 };
+        Action Candidate(int i) =>
+            () =>
+            {
+                runs[i]++;
+                clock.Cost = costs[i];
+            };
+        Action[] candidates = [Candidate(0), Candidate(1), Candidate(2)];
+        Assert.Equal(fastest, choice.Run(7, candidates));
+        var expected = new[] { 1, 1, 1 };
+        if (fastest != 2)
+            expected[fastest]++;
+        Assert.Equal(expected, runs);
+        Assert.True(choice.TryGetIndex(7, out var kept));
+        Assert.Equal(fastest, kept);
+        Assert.Equal(fastest, choice.Run(7, candidates));
+        expected[fastest]++;
+        Assert.Equal(expected, runs);
+    }
+
     // Two calls measure one key at once and disagree (each finds the other implementation
     // faster): both must end with the choice kept for the key, and each call's result (the
     // implementation it ran last) must come from it. Bit-identical replays rely on that.

@@ -24,12 +24,13 @@ public class KillResumeTests
         foreach (var a in args)
             psi.ArgumentList.Add(a);
         psi.Environment["NO_COLOR"] = "1";
-        // A fixed density threshold and no batched GEMM: the default measured choices (dense or
-        // event-driven; on small maps oneDNN or the batched GEMM) time both paths in each process,
-        // so the uninterrupted run and the resumed one could take different paths (equal up to
-        // summation order only).
+        // A fixed density threshold, no batched GEMM and no Winograd: the default measured choices
+        // (dense or event-driven; oneDNN, the batched GEMM or Winograd) time the paths in each
+        // process, so the uninterrupted run and the resumed one could take different paths (equal
+        // up to rounding only).
         psi.Environment["SPIKEENGINE_SPARSE_CONV"] = "0.15";
         psi.Environment["SPIKEENGINE_BATCHED_CONV"] = "off";
+        psi.Environment["SPIKEENGINE_WINOGRAD_CONV"] = "off";
         var p = Process.Start(psi)!;
         // Drain the pipes so the child never blocks on a full buffer.
         p.OutputDataReceived += (_, _) => { };

@@ -52,7 +52,14 @@ public sealed partial class CpuBackend
                     $"maps of at most {BatchedConv.MaxOutputPositions} positions use a batched im2col + GEMM",
                 false => "batched im2col + GEMM off",
             };
-            return $"{dense}; {batched}; {sparse}";
+            var winograd = WinogradConvolution switch
+            {
+                null =>
+                    "3 × 3 stride-1 layers also time Winograd F(4 × 4, 3 × 3) and keep the faster",
+                true => "3 × 3 stride-1 layers use Winograd F(4 × 4, 3 × 3)",
+                false => "Winograd off",
+            };
+            return $"{dense}; {batched}; {winograd}; {sparse}";
         }
     }
 
@@ -93,32 +100,42 @@ public sealed partial class CpuBackend
 
     /// <summary>
     /// The batched im2col + GEMM for small output maps (<see cref="BatchedConv"/>): null (the
-    /// default, <c>SPIKEENGINE_BATCHED_CONV=auto</c>) times it against oneDNN (or the per-sample
-    /// im2col) the first time a (geometry, pass) is seen and keeps the faster; true uses it
-    /// wherever it applies, false never. <c>SPIKEENGINE_BATCHED_CONV</c>: <c>auto</c>, <c>on</c>,
+    /// default, <c>SPIKEENGINE_BATCHED_CONV=auto</c>) times it against the other dense paths the
+    /// first time a (geometry, pass) is seen and keeps the fastest; true uses it wherever it
+    /// applies, false never. <c>SPIKEENGINE_BATCHED_CONV</c>: <c>auto</c>, <c>on</c>, <c>off</c>.
+    /// </summary>
+    public static bool? BatchedGemmConv { get; set; } = ReadSwitch("SPIKEENGINE_BATCHED_CONV");
+
+    /// <summary>
+    /// The Winograd F(4 × 4, 3 × 3) path for 3 × 3 stride-1 layers (<see cref="WinogradConv"/>):
+    /// null (the default, <c>SPIKEENGINE_WINOGRAD_CONV=auto</c>) times it against the other dense
+    /// paths the first time a (geometry, pass) is seen and keeps the fastest; true uses it wherever
+    /// it applies, false never. <c>SPIKEENGINE_WINOGRAD_CONV</c>: <c>auto</c>, <c>on</c>,
     /// <c>off</c>.
     /// </summary>
-    public static bool? BatchedGemmConv { get; set; } = ReadBatched();
+    public static bool? WinogradConvolution { get; set; } = ReadSwitch("SPIKEENGINE_WINOGRAD_CONV");
 
-    private static bool? ReadBatched()
+    private static bool? ReadSwitch(string name)
     {
-        var env = Environment.GetEnvironmentVariable("SPIKEENGINE_BATCHED_CONV");
+        var env = Environment.GetEnvironmentVariable(name);
         return env?.ToLowerInvariant() switch
         {
             null or "" or "auto" => null,
             "on" => true,
             "off" => false,
-            _ => throw new ArgumentException(
-                $"SPIKEENGINE_BATCHED_CONV: expected auto, on or off, got '{env}'"
-            ),
+            _ => throw new ArgumentException($"{name}: expected auto, on or off, got '{env}'"),
         };
     }
 
-    /// <summary>The measured choices between the direct dense pass and the batched GEMM (true).</summary>
-    internal static MeasuredChoice<(ConvGeometry, DnnlConv.Pass, bool)> DenseChoice { get; } =
-        new();
+    /// <summary>
+    /// The measured choices between the dense paths: keyed by geometry, pass and the candidates
+    /// raced (bit 0 oneDNN active, bit 1 batched GEMM, bit 2 Winograd); the value indexes them in
+    /// that order after the direct pass.
+    /// </summary>
+    internal static MeasuredChoice<(ConvGeometry, DnnlConv.Pass, int)> DenseChoice { get; } = new();
 
-    // A convolution pass over three arrays at offsets (DnnlConv's and BatchedConv's passes).
+    // A convolution pass over three arrays at offsets (DnnlConv's, BatchedConv's and
+    // WinogradConv's passes).
     private delegate void ArrayPass(
         float[] a,
         int ao,
@@ -132,8 +149,21 @@ public sealed partial class CpuBackend
     // A convolution pass over three tensors (the per-sample im2col passes).
     private delegate void TensorPass(Tensor a, Tensor b, Tensor c, in ConvGeometry g);
 
-    // The dense pass: oneDNN (or the per-sample im2col without it), or on small maps the batched
-    // GEMM, as forced or by the measured choice for this geometry and pass.
+    // The candidates of the dense race for g: bit 1 the batched GEMM, bit 2 Winograd (bit 0,
+    // oneDNN active, is added to the key); 0 when only the direct pass may run.
+    private static int DenseRace(in ConvGeometry g)
+    {
+        var race = 0;
+        if (BatchedGemmConv is null && BatchedConv.Suits(g))
+            race |= 2;
+        if (WinogradConvolution is null && WinogradConv.Suits(g))
+            race |= 4;
+        return race;
+    }
+
+    // The dense pass: oneDNN (or the per-sample im2col without it), on small maps the batched
+    // GEMM, on 3 × 3 stride-1 layers Winograd: as forced, or by the measured choice for this
+    // geometry and pass.
     private static void RunDense(
         DnnlConv.Pass pass,
         Tensor a,
@@ -142,31 +172,46 @@ public sealed partial class CpuBackend
         in ConvGeometry g,
         ArrayPass oneDnn,
         TensorPass im2col,
-        ArrayPass batchedPass
+        ArrayPass batchedPass,
+        ArrayPass winogradPass
     )
     {
         var geo = g;
+        if (WinogradConvolution == true && WinogradConv.Suits(g))
+        {
+            Call(winogradPass, a, b, c, g);
+            return;
+        }
+        if (BatchedGemmConv == true && BatchedConv.Suits(g))
+        {
+            Call(batchedPass, a, b, c, g);
+            return;
+        }
         Action direct = DnnlConv.Active
             ? () => Call(oneDnn, a, b, c, geo)
             : () => im2col(a, b, c, geo);
-        var mode = BatchedGemmConv;
-        if (mode == false || !BatchedConv.Suits(g))
-            direct();
-        else if (mode == true)
-            Call(batchedPass, a, b, c, g);
-        else
+        var race = DenseRace(g);
+        if (race == 0)
         {
-            Action batched = () => Call(batchedPass, a, b, c, geo);
-            var key = (g, pass, DnnlConv.Active);
-            if (!DenseChoice.TryGet(key, out _))
-            {
-                // Each runs once untimed first: a first call pays one-off costs (oneDNN's plan,
-                // arena and scratchpad, the pool's column buffers) that would decide a close race.
-                direct();
-                batched();
-            }
-            DenseChoice.Run(key, direct, batched);
+            direct();
+            return;
         }
+        Span<Action> candidates = new Action[3];
+        var count = 0;
+        candidates[count++] = direct;
+        if ((race & 2) != 0)
+            candidates[count++] = () => Call(batchedPass, a, b, c, geo);
+        if ((race & 4) != 0)
+            candidates[count++] = () => Call(winogradPass, a, b, c, geo);
+        var key = (g, pass, race | (DnnlConv.Active ? 1 : 0));
+        if (!DenseChoice.TryGetIndex(key, out _))
+        {
+            // Each runs once untimed first: a first call pays one-off costs (oneDNN's plan,
+            // arena and scratchpad, the pool's buffers) that would decide a close race.
+            foreach (var run in candidates[..count])
+                run();
+        }
+        DenseChoice.Run(key, candidates[..count]);
     }
 
     private static void Call(ArrayPass pass, Tensor a, Tensor b, Tensor c, in ConvGeometry g) =>
@@ -176,10 +221,10 @@ public sealed partial class CpuBackend
     // event-driven one, so that timing measures the dense pass alone.
     private static void SettleDense(in ConvGeometry g, DnnlConv.Pass pass, Action dense)
     {
+        var race = DenseRace(g);
         if (
-            BatchedGemmConv is null
-            && BatchedConv.Suits(g)
-            && !DenseChoice.TryGet((g, pass, DnnlConv.Active), out _)
+            race != 0
+            && !DenseChoice.TryGetIndex((g, pass, race | (DnnlConv.Active ? 1 : 0)), out _)
         )
             dense();
     }
@@ -268,7 +313,8 @@ public sealed partial class CpuBackend
             g,
             DnnlConv.Forward,
             Im2ColForward,
-            BatchedConv.Forward
+            BatchedConv.Forward,
+            WinogradConv.Forward
         );
 
     /// <summary>The im2col + GEMM forward (the fallback without oneDNN).</summary>
@@ -330,7 +376,8 @@ public sealed partial class CpuBackend
             g,
             DnnlConv.BackwardData,
             Im2ColBackwardData,
-            BatchedConv.BackwardData
+            BatchedConv.BackwardData,
+            WinogradConv.BackwardData
         );
     }
 
@@ -417,7 +464,8 @@ public sealed partial class CpuBackend
             g,
             DnnlConv.BackwardWeights,
             Im2ColBackwardFilter,
-            BatchedConv.BackwardWeights
+            BatchedConv.BackwardWeights,
+            WinogradConv.BackwardWeights
         );
 
     /// <summary>The im2col + GEMM weight gradient (the fallback without oneDNN).</summary>
