@@ -7,7 +7,8 @@ namespace SpikeEngine.Benchmarks;
 
 /// <summary>
 /// CPU conv2d forward and forward+backward for input 32×64×32×32, 64 output channels, 3×3,
-/// stride 1, padding 1 — on oneDNN, and on im2col with OpenBLAS and with the managed GEMM.
+/// stride 1, padding 1 — on oneDNN, on the engine's Winograd F(4 × 4, 3 × 3) path, and on im2col
+/// with OpenBLAS and with the managed GEMM. Each path is forced (no measured choice between them).
 /// </summary>
 [Config(typeof(Config))]
 public class ConvBenchmarks
@@ -39,8 +40,9 @@ public class ConvBenchmarks
 
     private Tensor _x = null!;
     private Tensor _w = null!;
+    private bool? _winogradBefore;
 
-    [Params("oneDNN", "OpenBLAS", "managed")]
+    [Params("oneDNN", "Winograd", "OpenBLAS", "managed")]
     public string Path { get; set; } = "";
 
     [GlobalSetup]
@@ -51,8 +53,11 @@ public class ConvBenchmarks
             throw new InvalidOperationException(
                 "ConvBenchmarks: BLAS requested but " + Blas.Status
             );
-        Blas.Enabled = blas || (Path == "oneDNN" && Blas.IsAvailable);
+        var winograd = Path == "Winograd";
+        Blas.Enabled = blas || ((Path == "oneDNN" || winograd) && Blas.IsAvailable);
         CpuBackend.UseOneDnn = Path == "oneDNN";
+        _winogradBefore = CpuBackend.WinogradConvolution;
+        CpuBackend.WinogradConvolution = winograd;
         _x = Tensor.Normal([N, C, H, H], seed: 1, requiresGrad: true);
         _w = Tensor.KaimingNormalFanOut([K, C, 3, 3], seed: 2);
     }
@@ -64,6 +69,7 @@ public class ConvBenchmarks
         _w.Dispose();
         Blas.Enabled = Blas.IsAvailable;
         CpuBackend.UseOneDnn = CpuBackend.OneDnnAvailable;
+        CpuBackend.WinogradConvolution = _winogradBefore;
     }
 
     [Benchmark]

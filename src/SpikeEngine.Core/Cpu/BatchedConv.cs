@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace SpikeEngine.Cpu;
 
@@ -50,6 +51,7 @@ internal static class BatchedConv
     }
 
     // Gathers samples [s, s + n) of t ([N, K, P]) into dst ([K, n·P]).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gather(float[] t, int offset, int s, int n, int k, int p, Span<float> dst)
     {
         var l = n * p;
@@ -62,6 +64,7 @@ internal static class BatchedConv
     }
 
     // Unfolds samples [s, s + n) of x side by side into cols ([C·KH·KW, n·OH·OW]).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Unfold(
         float[] x,
         int xo,

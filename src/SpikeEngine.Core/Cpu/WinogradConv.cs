@@ -309,6 +309,7 @@ internal static unsafe class WinogradConv
 
     // Gathers the 6 × 6 windows of a zero-padded plane (row stride pw) into d's 36 rows from
     // column col, or (add) adds d's rows back onto the windows, which overlap by two.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MoveInputTiles(
         float* plane,
         int pw,
@@ -351,6 +352,7 @@ internal static unsafe class WinogradConv
 
     // Gathers the 4 × 4 tiles of an OH × OW plane into o's 16 rows from column col (outputs past
     // the edge are left as they are), or (store) writes o's rows back, cropped to the plane.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MoveOutputTiles(
         float* plane,
         int oh,
@@ -382,6 +384,7 @@ internal static unsafe class WinogradConv
     }
 
     // Copies an H × W plane into (or, back, out of) the interior of a zero-padded one.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CopyPadded(
         float* plane,
         float* padded,
@@ -402,6 +405,7 @@ internal static unsafe class WinogradConv
     }
 
     // V[α][c][col] = (Bᵀ d B)[α] for channels [c0, c1) of samples [s, s + n) of x.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void InputTransform(
         float[] x,
         int xo,
@@ -445,6 +449,7 @@ internal static unsafe class WinogradConv
     }
 
     // gx = Σ over the tiles covering each input of (B v̄ Bᵀ), for channels [c0, c1).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void InputAdjoint(
         float[] gx,
         int xo,
@@ -486,6 +491,7 @@ internal static unsafe class WinogradConv
     }
 
     // M[α][k][col] = (A ȳ Aᵀ)[α] for output channels [k0, k1) of samples [s, s + n) of gy.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void GradientTransform(
         float[] gy,
         int go,
@@ -532,6 +538,7 @@ internal static unsafe class WinogradConv
     }
 
     // y = (Aᵀ m A) for output channels [k0, k1), cropped to the map.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void OutputTransform(
         float[] y,
         int yo,
@@ -578,6 +585,7 @@ internal static unsafe class WinogradConv
     // ---- Weights: w [K·C][3][3] ↔ U [36][K·C] (the points' matrices us apart).
 
     // u[α][kc] = (G w Gᵀ)[α], 8 (k, c) pairs at a time.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransformWeights(float[] w, int wo, float[] u, int kc, int us)
     {
         Par.For(
@@ -615,6 +623,7 @@ internal static unsafe class WinogradConv
     }
 
     // gw[kc] = (Gᵀ ū G) over u [36][K·C].
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WeightAdjoint(float[] du, int us, float[] gw, int wo, int kc)
     {
         Par.For(
