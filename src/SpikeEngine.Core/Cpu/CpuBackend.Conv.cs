@@ -47,7 +47,7 @@ public sealed partial class CpuBackend
             var batched = BatchedGemmConv switch
             {
                 null =>
-                    $"maps of at most {BatchedConv.MaxOutputPositions} positions also time a batched im2col + GEMM and keep the faster",
+                    $"maps of at most {BatchedConv.MaxOutputPositions} positions also time a batched im2col + GEMM",
                 true =>
                     $"maps of at most {BatchedConv.MaxOutputPositions} positions use a batched im2col + GEMM",
                 false => "batched im2col + GEMM off",
@@ -55,11 +55,15 @@ public sealed partial class CpuBackend
             var winograd = WinogradConvolution switch
             {
                 null =>
-                    "3 × 3 stride-1 layers also time Winograd F(4 × 4, 3 × 3) and keep the faster",
+                    $"3 × 3 stride-1 layers of at least {WinogradConv.MinChannelProduct} channel pairs also time Winograd F(4 × 4, 3 × 3)",
                 true => "3 × 3 stride-1 layers use Winograd F(4 × 4, 3 × 3)",
                 false => "Winograd off",
             };
-            return $"{dense}; {batched}; {winograd}; {sparse}";
+            var race =
+                BatchedGemmConv is null || WinogradConvolution is null
+                    ? "; the fastest is kept per (geometry, pass)"
+                    : "";
+            return $"{dense}; {batched}; {winograd}{race}; {sparse}";
         }
     }
 
