@@ -175,4 +175,59 @@ public class MeasuredChoiceTests
         var full = (int)(SpikeConv.Density(xd.Span()) / CpuBackend.DensityBucket);
         Assert.False(CpuBackend.ConvPathChoice.TryGet((g, DnnlConv.Pass.Forward, full), out _));
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void DenseConvolutionRunsTheKeptCandidate(int kept)
+    {
+        if (CpuBackend.BatchedGemmConv is not null || CpuBackend.WinogradConvolution is not null)
+            Assert.Skip(
+                "SPIKEENGINE_BATCHED_CONV or SPIKEENGINE_WINOGRAD_CONV fixes the path here"
+            );
+        using var scope = TensorScope.Begin();
+        // An 8 × 8 map with 128 channels races all three dense candidates; the batch size makes
+        // each case's key its own.
+        var n = 5 + kept;
+        var x = Tensor.Normal([n, 128, 8, 8], seed: 31);
+        var w = Tensor.Normal([128, 128, 3, 3], seed: 32);
+        var g = Ops.ConvGeometryOf(x, w, (1, 1), (1, 1), (1, 1));
+        var race = CpuBackend.DenseRace(g);
+        Assert.Equal(6, race);
+        // Settle the choice as a race would: the kept candidate costs nothing, the others 50 ms.
+        var races = new Action[3];
+        for (var i = 0; i < 3; i++)
+            races[i] = i == kept ? () => { } : () => Thread.Sleep(50);
+        Assert.Equal(
+            kept,
+            CpuBackend.DenseChoice.Run(CpuBackend.DenseKey(g, DnnlConv.Pass.Forward, race), races)
+        );
+        var auto = Tensor.Empty([n, 128, 8, 8]);
+        CpuBackend.Instance.Conv2dForward(x, w, auto, g, eventDriven: false);
+        // Each candidate's own result, called directly (in race order).
+        var results = new float[3][];
+        for (var i = 0; i < 3; i++)
+        {
+            var y = Tensor.Empty([n, 128, 8, 8]);
+            float[] xa = CpuBackend.ArrayOf(x),
+                wa = CpuBackend.ArrayOf(w),
+                ya = CpuBackend.ArrayOf(y);
+            if (i == 0 && DnnlConv.Active)
+                DnnlConv.Forward(xa, (int)x.Offset, wa, (int)w.Offset, ya, (int)y.Offset, g);
+            else if (i == 0)
+                CpuBackend.Im2ColForward(x, w, y, g);
+            else if (i == 1)
+                BatchedConv.Forward(xa, (int)x.Offset, wa, (int)w.Offset, ya, (int)y.Offset, g);
+            else
+                WinogradConv.Forward(xa, (int)x.Offset, wa, (int)w.Offset, ya, (int)y.Offset, g);
+            results[i] = y.ToArray();
+        }
+        // The three differ in rounding, so equality names the candidate that ran.
+        for (var i = 0; i < 3; i++)
+            if (i == kept)
+                Assert.Equal(results[i], auto.ToArray());
+            else
+                Assert.NotEqual(results[i], auto.ToArray());
+    }
 }

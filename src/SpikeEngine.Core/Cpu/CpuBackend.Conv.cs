@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 
 namespace SpikeEngine.Cpu;
 
@@ -155,7 +156,7 @@ public sealed partial class CpuBackend
 
     // The candidates of the dense race for g: bit 1 the batched GEMM, bit 2 Winograd (bit 0,
     // oneDNN active, is added to the key); 0 when only the direct pass may run.
-    private static int DenseRace(in ConvGeometry g)
+    internal static int DenseRace(in ConvGeometry g)
     {
         var race = 0;
         if (BatchedGemmConv is null && BatchedConv.Suits(g))
@@ -165,9 +166,16 @@ public sealed partial class CpuBackend
         return race;
     }
 
+    // The key of DenseChoice for g, pass and its race.
+    internal static (ConvGeometry, DnnlConv.Pass, int) DenseKey(
+        in ConvGeometry g,
+        DnnlConv.Pass pass,
+        int race
+    ) => (g, pass, race | (DnnlConv.Active ? 1 : 0));
+
     // The dense pass: oneDNN (or the per-sample im2col without it), on small maps the batched
     // GEMM, on 3 × 3 stride-1 layers Winograd: as forced, or by the measured choice for this
-    // geometry and pass.
+    // geometry and pass. Once a choice is made it runs without allocating.
     private static void RunDense(
         DnnlConv.Pass pass,
         Tensor a,
@@ -180,7 +188,6 @@ public sealed partial class CpuBackend
         ArrayPass winogradPass
     )
     {
-        var geo = g;
         if (WinogradConvolution == true && WinogradConv.Suits(g))
         {
             Call(winogradPass, a, b, c, g);
@@ -191,31 +198,64 @@ public sealed partial class CpuBackend
             Call(batchedPass, a, b, c, g);
             return;
         }
-        Action direct = DnnlConv.Active
-            ? () => Call(oneDnn, a, b, c, geo)
-            : () => im2col(a, b, c, geo);
         var race = DenseRace(g);
         if (race == 0)
         {
-            direct();
+            Direct(a, b, c, g, oneDnn, im2col);
             return;
         }
-        Span<Action> candidates = new Action[3];
-        var count = 0;
-        candidates[count++] = direct;
-        if ((race & 2) != 0)
-            candidates[count++] = () => Call(batchedPass, a, b, c, geo);
-        if ((race & 4) != 0)
-            candidates[count++] = () => Call(winogradPass, a, b, c, geo);
-        var key = (g, pass, race | (DnnlConv.Active ? 1 : 0));
-        if (!DenseChoice.TryGetIndex(key, out _))
+        if (!DenseChoice.TryGetIndex(DenseKey(g, pass, race), out var index))
         {
-            // Each runs once untimed first: a first call pays one-off costs (oneDNN's plan,
-            // arena and scratchpad, the pool's buffers) that would decide a close race.
-            foreach (var run in candidates[..count])
-                run();
+            RaceDense(pass, a, b, c, g, race, oneDnn, im2col, batchedPass, winogradPass);
+            return;
         }
-        DenseChoice.Run(key, candidates[..count]);
+        // Candidates in race order: direct, batched GEMM (bit 1), Winograd (bit 2).
+        if (index == 0)
+            Direct(a, b, c, g, oneDnn, im2col);
+        else
+            Call(index == 1 && (race & 2) != 0 ? batchedPass : winogradPass, a, b, c, g);
+    }
+
+    private static void Direct(
+        Tensor a,
+        Tensor b,
+        Tensor c,
+        in ConvGeometry g,
+        ArrayPass oneDnn,
+        TensorPass im2col
+    )
+    {
+        if (DnnlConv.Active)
+            Call(oneDnn, a, b, c, g);
+        else
+            im2col(a, b, c, g);
+    }
+
+    // The first call of a (geometry, pass): times the candidates and keeps the fastest.
+    private static void RaceDense(
+        DnnlConv.Pass pass,
+        Tensor a,
+        Tensor b,
+        Tensor c,
+        in ConvGeometry g,
+        int race,
+        ArrayPass oneDnn,
+        TensorPass im2col,
+        ArrayPass batchedPass,
+        ArrayPass winogradPass
+    )
+    {
+        var geo = g;
+        var candidates = new List<Action>(3) { () => Direct(a, b, c, geo, oneDnn, im2col) };
+        if ((race & 2) != 0)
+            candidates.Add(() => Call(batchedPass, a, b, c, geo));
+        if ((race & 4) != 0)
+            candidates.Add(() => Call(winogradPass, a, b, c, geo));
+        // Each runs once untimed first: a first call pays one-off costs (oneDNN's plan, arena
+        // and scratchpad, the pool's buffers) that would decide a close race.
+        foreach (var run in candidates)
+            run();
+        DenseChoice.Run(DenseKey(g, pass, race), CollectionsMarshal.AsSpan(candidates));
     }
 
     private static void Call(ArrayPass pass, Tensor a, Tensor b, Tensor c, in ConvGeometry g) =>
@@ -226,10 +266,7 @@ public sealed partial class CpuBackend
     private static void SettleDense(in ConvGeometry g, DnnlConv.Pass pass, Action dense)
     {
         var race = DenseRace(g);
-        if (
-            race != 0
-            && !DenseChoice.TryGetIndex((g, pass, race | (DnnlConv.Active ? 1 : 0)), out _)
-        )
+        if (race != 0 && !DenseChoice.TryGetIndex(DenseKey(g, pass, race), out _))
             dense();
     }
 

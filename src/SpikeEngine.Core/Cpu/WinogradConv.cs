@@ -18,7 +18,8 @@ namespace SpikeEngine.Cpu;
 /// 36 points, so the weight gradient needs no per-worker partial sums.
 /// <see cref="CpuBackend"/> times this path against the direct ones once per (geometry, pass) and
 /// keeps the fastest; its results differ from the direct convolution's by float rounding
-/// (relative 1e-6 to 1e-5 on unit-scale data), as cuDNN's Winograd algorithms do.
+/// (3e-6 to 1.3e-5 of the output's scale on unit-scale data, C = K = 16 to 512; oneDNN's direct
+/// kernels 4e-7 to 2e-6), as cuDNN's Winograd algorithms do.
 /// </summary>
 [SkipLocalsInit]
 internal static unsafe class WinogradConv
